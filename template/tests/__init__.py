@@ -1,0 +1,1 @@
+"""The tests that prove this service's session pattern behaves."""

@@ -1,0 +1,142 @@
+"""Test helpers: a real server in a thread, waiting with a deadline, the database
+seen from outside, and Alembic commands."""
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import httpx
+import uvicorn
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import URL, make_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.01)
+
+
+class LiveServer:
+    """The app under a real uvicorn server on a free loopback port, in a thread.
+
+    In-process test clients wait for background tasks and re-raise server errors;
+    a real server shows what a client really sees, in the order it sees it.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        wait_until(lambda: self._server.started, "the server to start")
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.client = httpx.Client(base_url=self.url, timeout=30)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.client.close()
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+
+    def checked_out(self) -> int:
+        """Connections the app's pool has handed out and not had back."""
+        checked_out: int = self.app.state.engine.pool.checkedout()
+        return checked_out
+
+
+ServerFactory = Callable[..., AbstractContextManager["LiveServer"]]
+
+
+def admin_url(url: str) -> URL:
+    """The same database through a sync driver, for looking at it from outside."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    driver = {"sqlite": "pysqlite", "postgresql": "psycopg"}[backend]
+    return parsed.set(drivername=f"{backend}+{driver}")
+
+
+def count(admin: Engine, table: str) -> int:
+    with admin.connect() as connection:
+        return connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def open_transactions(admin: Engine) -> int:
+    """How many other connections sit inside a transaction on the test database.
+
+    On SQLite only a write transaction can be seen from outside: it holds the write
+    lock, which then cannot be taken without waiting.
+    """
+    with admin.connect() as connection:
+        if admin.dialect.name == "postgresql":
+            return connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid()"
+                    " AND state LIKE 'idle in transaction%'"
+                )
+            ).scalar_one()
+        connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError:
+            return 1
+        connection.exec_driver_sql("ROLLBACK")
+        return 0
+
+
+def assert_connections_released(server: LiveServer, admin: Engine) -> None:
+    """Every connection goes back to the pool and no transaction stays open.
+
+    Waits (with a deadline) rather than checks once: work that legitimately runs
+    after the response, such as a background task, may still be finishing.
+    """
+    wait_until(
+        lambda: server.checked_out() == 0 and open_transactions(admin) == 0,
+        "every connection back in the pool and no transaction left open",
+    )
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def alembic(database_url: str, name: str, *args: str) -> None:
+    """Run an Alembic command (upgrade, downgrade, check) on ``database_url``."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    with environment(DATABASE_URL=database_url):
+        getattr(command, name)(config, *args)

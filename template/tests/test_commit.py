@@ -1,0 +1,149 @@
+"""Contract behaviours 1 and 2: what the client is told matches what is stored.
+
+These use a real server: an in-process client would re-raise server errors, and with
+a dependency that commits after the response it would still report the 2xx the
+real client gets while the commit fails behind it.
+"""
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi import HTTPException
+from sqlalchemy import Engine, event, text
+from sqlalchemy.orm import Session
+
+from tests.support import LiveServer, count
+
+REJECTED = "@rejected-at-commit.test"
+
+# A deferred foreign key is checked only at COMMIT. These triggers point one at a
+# user that does not exist whenever a user's email ends in REJECTED, so such a
+# write flushes fine and fails at COMMIT, as a DBA's deferred constraint would.
+GUARD = {
+    "sqlite": (
+        [
+            "CREATE TABLE commit_guard (user_id INTEGER"
+            " REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)",
+            *(
+                f"CREATE TRIGGER commit_guard_{event_} AFTER {event_} ON users"
+                f" WHEN substr(NEW.email, -{len(REJECTED)}) = '{REJECTED}'"
+                " BEGIN INSERT INTO commit_guard VALUES (-NEW.id); END"
+                for event_ in ("INSERT", "UPDATE")
+            ),
+        ],
+        [
+            "DROP TRIGGER commit_guard_INSERT",
+            "DROP TRIGGER commit_guard_UPDATE",
+            "DROP TABLE commit_guard",
+        ],
+    ),
+    "postgresql": (
+        [
+            "CREATE TABLE commit_guard (user_id integer"
+            " REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)",
+            "CREATE FUNCTION commit_guard() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN IF right(NEW.email, {len(REJECTED)}) = '{REJECTED}' THEN"
+            " INSERT INTO commit_guard VALUES (-NEW.id); END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER commit_guard AFTER INSERT OR UPDATE ON users"
+            " FOR EACH ROW EXECUTE FUNCTION commit_guard()",
+        ],
+        [
+            "DROP TRIGGER commit_guard ON users",
+            "DROP FUNCTION commit_guard()",
+            "DROP TABLE commit_guard",
+        ],
+    ),
+}
+
+
+@pytest.fixture
+def rejected_at_commit(admin: Engine) -> Iterator[str]:
+    """An email domain whose writes fail at COMMIT time, and only there."""
+    install, remove = GUARD[admin.dialect.name]
+    with admin.begin() as connection:
+        for statement in install:
+            connection.exec_driver_sql(statement)
+    yield REJECTED
+    with admin.begin() as connection:
+        for statement in remove:
+            connection.exec_driver_sql(statement)
+
+
+@pytest.fixture
+def fail_after_flush() -> Iterator[Callable[[Exception], None]]:
+    """Arm: every flush in the app raises the given exception once it has run."""
+    listeners = []
+
+    def arm(exc: Exception) -> None:
+        def raise_it(_session: Session, _context: object) -> None:
+            raise exc
+
+        event.listen(Session, "after_flush", raise_it)
+        listeners.append(raise_it)
+
+    yield arm
+    for listener in listeners:
+        event.remove(Session, "after_flush", listener)
+
+
+def names(admin: Engine) -> list[str]:
+    with admin.connect() as connection:
+        return list(connection.scalars(text("SELECT name FROM users ORDER BY id")))
+
+
+def assert_clean_error(body: object) -> None:
+    assert isinstance(body, dict)
+    assert set(body) == {"detail"}
+    leaked = str(body).lower()
+    for word in ("traceback", "insert", "update", "sqlalchemy", "constraint"):
+        assert word not in leaked, f"response leaks {word!r}: {body}"
+
+
+def test_created_means_committed(server: LiveServer, admin: Engine) -> None:
+    response = server.client.post("/users", json={"email": "a@x.io", "name": "Ann"})
+    assert response.status_code == 201
+    # Checked straight after the response, from another connection.
+    assert names(admin) == ["Ann"]
+
+
+@pytest.mark.parametrize("write", ["create", "update"])
+def test_commit_failure_is_reported_and_leaves_nothing(
+    rejected_at_commit: str, server: LiveServer, admin: Engine, write: str
+) -> None:
+    # rejected_at_commit comes first: it is removed after the server has stopped.
+    if write == "create":
+        response = server.client.post(
+            "/users", json={"email": "ann" + rejected_at_commit, "name": "Ann"}
+        )
+        expected: list[str] = []
+    else:
+        user = server.client.post("/users", json={"email": "a@x.io", "name": "Ann"})
+        response = server.client.patch(
+            f"/users/{user.json()['id']}",
+            json={"email": "ann" + rejected_at_commit, "name": "Changed"},
+        )
+        expected = ["Ann"]
+    assert response.status_code >= 400, "the client was told a failed write succeeded"
+    assert_clean_error(response.json())
+    assert names(admin) == expected
+
+
+def test_exception_after_flush_rolls_everything_back(
+    server: LiveServer, admin: Engine, fail_after_flush: Callable[[Exception], None]
+) -> None:
+    fail_after_flush(RuntimeError("boom after the INSERT"))
+    response = server.client.post("/users", json={"email": "a@x.io", "name": "Ann"})
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error"}
+    assert count(admin, "users") == 0
+
+
+def test_http_exception_after_flush_keeps_its_status(
+    server: LiveServer, admin: Engine, fail_after_flush: Callable[[Exception], None]
+) -> None:
+    user = server.client.post("/users", json={"email": "a@x.io", "name": "Ann"}).json()
+    fail_after_flush(HTTPException(status_code=418, detail="refused"))
+    response = server.client.patch(f"/users/{user['id']}", json={"name": "Changed"})
+    assert response.status_code == 418
+    assert response.json() == {"detail": "refused"}
+    assert names(admin) == ["Ann"]
