@@ -16,8 +16,8 @@ from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,7 +81,9 @@ def admin_url(url: str) -> URL:
 
 def count(admin: Engine, table: str) -> int:
     with admin.connect() as connection:
-        return connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+        return int(
+            connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+        )
 
 
 def open_transactions(admin: Engine) -> int:
@@ -92,7 +94,7 @@ def open_transactions(admin: Engine) -> int:
     """
     with admin.connect() as connection:
         if admin.dialect.name == "postgresql":
-            return connection.execute(
+            stuck = connection.execute(
                 text(
                     "SELECT count(*) FROM pg_stat_activity"
                     " WHERE datname = current_database()"
@@ -100,6 +102,7 @@ def open_transactions(admin: Engine) -> int:
                     " AND state LIKE 'idle in transaction%'"
                 )
             ).scalar_one()
+            return int(stuck)
         connection.exec_driver_sql("PRAGMA busy_timeout = 0")
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 
-
 def create(client: TestClient, email: str, name: str = "Ann") -> dict[str, object]:
     response = client.post("/users", json={"email": email, "name": name})
     assert response.status_code == 201, response.text
@@ -18,10 +17,14 @@ def create(client: TestClient, email: str, name: str = "Ann") -> dict[str, objec
     return body
 
 
-
 def test_create_returns_the_user(client: TestClient) -> None:
     user = create(client, "ann@example.com", "Ann")
-    assert user == {"id": user["id"], "email": "ann@example.com", "name": "Ann", "credits": 0}
+    assert user == {
+        "id": user["id"],
+        "email": "ann@example.com",
+        "name": "Ann",
+        "credits": 0,
+    }
     assert client.get(f"/users/{user['id']}").json() == user
 
 
@@ -59,9 +62,9 @@ def test_list_is_ordered_by_id_and_paginated(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "x"}]
+    "params", [{"limit": "0"}, {"limit": "101"}, {"offset": "-1"}, {"limit": "x"}]
 )
-def test_bad_pagination_is_422(client: TestClient, params: dict[str, object]) -> None:
+def test_bad_pagination_is_422(client: TestClient, params: dict[str, str]) -> None:
     assert client.get("/users", params=params).status_code == 422
 
 

@@ -14,7 +14,10 @@ def add_users(admin: Engine, start: int, stop: int) -> None:
     with admin.begin() as connection:
         connection.execute(
             text("INSERT INTO users (email, name, credits) VALUES (:e, :n, :c)"),
-            [{"e": f"u{n}@x.io", "n": f"User {n}", "c": n % 7} for n in range(start, stop)],
+            [
+                {"e": f"u{n}@x.io", "n": f"User {n}", "c": n % 7}
+                for n in range(start, stop)
+            ],
         )
 
 
