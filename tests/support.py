@@ -1,0 +1,407 @@
+"""Plain helpers for the template's own tests (the fixtures built on them are in conftest.py).
+
+Rendering a variant, building its environment with uv, running commands with a timeout,
+reading a pytest summary line, and throwaway PostgreSQL databases.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import copier
+import psycopg
+import pytest
+import yaml
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Questions whose answers every generated project records in .copier-answers.yml.
+ASKED = (
+    "project_name",
+    "project_slug",
+    "description",
+    "author_name",
+    "author_email",
+    "python_version",
+    "database",
+    "concurrency",
+    "session_style",
+    "background_tasks",
+)
+#: Values copier.yml computes for the templates; never asked, never recorded.
+COMPUTED = (
+    "session_pattern",
+    "is_async",
+    "async_",
+    "await_",
+    "session_class",
+    "sessionmaker_class",
+)
+#: The contract's rule for a package name.
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,38}$")
+
+PG_URL_ENV = "TEMPLATE_TEST_PG_URL"
+PG_SKIP_ENV = "TEMPLATE_TEST_SKIP_PG"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+# Settings of the generated service (and its tests) that must not leak in from the
+# environment of whoever runs these tests.
+SERVICE_SETTINGS = (
+    "DATABASE_URL",
+    "TEST_DATABASE_URL",
+    "DB_POOL_SIZE",
+    "DB_MAX_OVERFLOW",
+    "DB_POOL_TIMEOUT",
+    "EXTERNAL_SERVICE_DELAY_MS",
+)
+
+
+def _load_matrix() -> list[tuple[str, dict[str, str]]]:
+    """The variant list of scripts/render_matrix.py, the one place that defines it."""
+    path = ROOT / "scripts" / "render_matrix.py"
+    spec = importlib.util.spec_from_file_location("render_matrix", path)
+    assert spec is not None, f"cannot load {path}"
+    assert spec.loader is not None, f"cannot load {path}"
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    variants: list[tuple[str, dict[str, str]]] = module.variants()
+    return variants
+
+
+VARIANTS: dict[str, dict[str, str]] = dict(_load_matrix())
+VARIANT_NAMES: list[str] = list(VARIANTS)
+#: The variant `copier copy --defaults` renders.
+DEFAULT_VARIANT = "sqlite-sync-explicit-fastapi"
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------
+def render(answers: Mapping[str, Any], dst: Path) -> Path:
+    """Render this checkout into ``dst`` as ``copier copy --defaults --data ...`` would.
+
+    ``vcs_ref="HEAD"`` renders the committed template plus any uncommitted changes of
+    this checkout (copier includes them for a local HEAD), so the tests check the
+    working tree. ``unsafe=False``: no answer may need ``--trust``.
+    """
+    copier.run_copy(
+        str(ROOT),
+        str(dst),
+        data=dict(answers),
+        defaults=True,
+        vcs_ref="HEAD",
+        quiet=True,
+        unsafe=False,
+    )
+    return dst
+
+
+def read_answers(project: Path) -> dict[str, Any]:
+    data = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert isinstance(data, dict), f"{project}/.copier-answers.yml is not a mapping: {data!r}"
+    return data
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root``, by relative POSIX path, with its bytes."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def template_checkout_is_dirty() -> bool:
+    """Whether this checkout has uncommitted changes (copier then records a draft commit)."""
+    result = subprocess.run(
+        ["git", "--no-optional-locks", "status", "--porcelain"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return bool(result.stdout.strip())
+
+
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_file``; pytest-xdist workers wait for each other."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------------------------------
+# Running commands
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Completed:
+    args: tuple[str, ...]
+    cwd: Path
+    returncode: int
+    output: str
+    seconds: float
+
+    def describe(self) -> str:
+        return (
+            f"$ {' '.join(self.args)}\n(cwd {self.cwd}, exit {self.returncode}, "
+            f"{self.seconds:.1f}s)\n{self.output}"
+        )
+
+
+def run(
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+) -> Completed:
+    """Run a command, stdout and stderr interleaved; fail the test if it outlives ``timeout``.
+
+    The command gets its own process group, so a timeout also ends whatever it started.
+    """
+    argv = tuple(os.fspath(arg) for arg in args)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(
+            f"$ {' '.join(argv)}\n(cwd {cwd}) did not finish within {timeout:.0f}s "
+            f"and was killed. Output so far:\n{output}",
+            pytrace=False,
+        )
+    return Completed(argv, cwd, process.returncode, output, time.monotonic() - started)
+
+
+def check(
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+) -> Completed:
+    """``run``, and fail the test showing the command's output unless it exits 0."""
+    result = run(args, cwd=cwd, env=env, timeout=timeout)
+    if result.returncode != 0:
+        pytest.fail(f"command failed:\n{result.describe()}", pytrace=False)
+    return result
+
+
+def isolated_environ(venv: Path | None = None, **extra: str) -> dict[str, str]:
+    """This process's environment minus what would leak into a generated project's run.
+
+    With ``venv``, its ``bin`` comes first on PATH, as after ``. .venv/bin/activate``.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in SERVICE_SETTINGS
+        and key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX"}
+        # pytest and pytest-xdist talk to their own child processes through these.
+        and not key.startswith(("PYTEST_", "PYTHONBREAKPOINT"))
+    }
+    if venv is not None:
+        env["VIRTUAL_ENV"] = str(venv)
+        env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
+    env.update(extra)
+    return env
+
+
+# ---------------------------------------------------------------------------------------
+# A rendered variant with its own environment
+# ---------------------------------------------------------------------------------------
+def uv_binary() -> str:
+    """The uv executable installed with this repository's dev extra."""
+    from uv import find_uv_bin
+
+    return str(find_uv_bin())
+
+
+@dataclass(frozen=True)
+class VariantEnv:
+    """A rendered project with a virtualenv, at ``project/.venv``, holding its ``[test]`` extra."""
+
+    name: str
+    project: Path
+
+    @property
+    def venv(self) -> Path:
+        return self.project / ".venv"
+
+    def environ(self, **extra: str) -> dict[str, str]:
+        return isolated_environ(self.venv, **extra)
+
+    def run(self, *args: str, timeout: float = 600, **extra_env: str) -> Completed:
+        """Run a command of the environment (``python``, ``ruff``, ...) in the project folder."""
+        executable = self.venv / "bin" / args[0]
+        assert executable.exists(), f"{args[0]} is not installed in {self.venv}"
+        return run(
+            [executable, *args[1:]],
+            cwd=self.project,
+            env=self.environ(**extra_env),
+            timeout=timeout,
+        )
+
+    def check(self, *args: str, timeout: float = 600, **extra_env: str) -> Completed:
+        result = self.run(*args, timeout=timeout, **extra_env)
+        if result.returncode != 0:
+            pytest.fail(
+                f"command failed in variant {self.name}:\n{result.describe()}", pytrace=False
+            )
+        return result
+
+
+def build_environment(project: Path) -> tuple[Completed, Completed]:
+    """Create ``project/.venv`` with this interpreter and install ``project[test]`` into it.
+
+    Python is never downloaded; packages come from uv's cache (UV_CACHE_DIR, shared by
+    pytest-xdist workers) when they are there.
+    """
+    uv = uv_binary()
+    env = isolated_environ(UV_PYTHON_DOWNLOADS="never")
+    venv = project / ".venv"
+    created = check([uv, "venv", "--quiet", "--python", sys.executable, venv], cwd=project, env=env)
+    installed = check(
+        [uv, "pip", "install", "--quiet", "--python", venv / "bin" / "python", "-e", ".[test]"],
+        cwd=project,
+        env=env,
+        timeout=900,
+    )
+    return created, installed
+
+
+def copy_project(src: Path, dst: Path) -> None:
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, symlinks=True)
+
+
+# ---------------------------------------------------------------------------------------
+# pytest summaries
+# ---------------------------------------------------------------------------------------
+_SUMMARY_LINE = re.compile(r"^=*\s*(?P<body>.*?)\s+in\s+[\d.]+s(?:\s+\([^)]*\))?\s*=*$")
+_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|warnings?|deselected)")
+
+
+def pytest_counts(output: str) -> dict[str, int]:
+    """Counts from the last summary line of a pytest run ("3 passed, 1 skipped in 2.01s").
+
+    "no tests ran in 0.01s" gives an empty dict; output without a summary line raises.
+    """
+    for line in reversed(output.splitlines()):
+        match = _SUMMARY_LINE.match(line.strip())
+        if match is None:
+            continue
+        body = match.group("body")
+        if not (body == "no tests ran" or _COUNT.search(body)):
+            continue
+        counts: dict[str, int] = {}
+        for number, word in _COUNT.findall(body):
+            key = {"error": "errors", "warning": "warnings"}.get(word, word)
+            counts[key] = counts.get(key, 0) + int(number)
+        return counts
+    raise AssertionError(f"no pytest summary line in the output:\n{output}")
+
+
+# ---------------------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------------------
+def pg_admin_url() -> str:
+    return os.environ.get(PG_URL_ENV) or DEFAULT_PG_URL
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` naming another database on the same server (same user, host, options)."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def database_name(hint: str) -> str:
+    """A fresh database name from a test id: ``tt_<id>_<random>``, within 63 bytes."""
+    stem = re.sub(r"[^a-z0-9]+", "_", hint.lower()).strip("_")[:45]
+    return f"tt_{stem}_{secrets.token_hex(4)}"
+
+
+def connect_admin(admin_url: str) -> psycopg.Connection[Any]:
+    """Connect as the administrator; fail the test loudly if the server is unreachable."""
+    try:
+        return psycopg.connect(admin_url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as error:
+        problem = str(error).strip()
+    pytest.fail(
+        f"PostgreSQL is unreachable at {redact(admin_url)}: {problem}\n"
+        "Start it (the CI script does: .ci/run), point "
+        f"{PG_URL_ENV} at a server where you may create databases, or set "
+        f"{PG_SKIP_ENV}=1 to skip the PostgreSQL runs.",
+        pytrace=False,
+    )
+
+
+@contextmanager
+def throwaway_database(admin_url: str, hint: str) -> Iterator[str]:
+    """Create an empty database, yield its URL, and drop it (even if still in use) after."""
+    name = database_name(hint)
+    admin_database = urlsplit(admin_url).path.lstrip("/") or "postgres"
+    assert name not in {admin_database, "postgres", "template0", "template1"}
+    with connect_admin(admin_url) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        with connect_admin(admin_url) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def database_exists(admin_url: str, name: str) -> bool:
+    with connect_admin(admin_url) as connection:
+        row = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        return row is not None
+
+
+def table_exists(url: str, table: str) -> bool:
+    """Whether ``table`` exists in the database ``url`` names."""
+    with connect_admin(url) as connection:
+        row = connection.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+        return bool(row and row[0])

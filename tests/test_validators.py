@@ -1,0 +1,125 @@
+"""Bad answers are rejected before anything is written, with a message that names the
+problem and the fix; unusual but valid answers pass."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT, isolated_environ, read_answers, render, run
+
+# (question, bad value, what the message must say: the problem, then the fix)
+REJECTED = [
+    ("project_slug", "2fast", ["'2fast' is not a valid package name", "starting with a letter"]),
+    ("project_slug", "Bad-Slug", ["'Bad-Slug' is not a valid package name", "lowercase letters"]),
+    ("project_slug", "x", ["'x' is not a valid package name", "2 to 39 characters"]),
+    ("project_slug", "a" * 40, ["is not a valid package name", "2 to 39 characters"]),
+    ("project_slug", "class", ["'class' is a Python keyword", "pick another name"]),
+    ("project_slug", "async", ["'async' is a Python keyword", "pick another name"]),
+    (
+        "project_slug",
+        "email",
+        ["shadow the standard-library module 'email'", "pick a more specific"],
+    ),
+    ("project_slug", "test", ["shadow the standard-library module 'test'", "pick a more specific"]),
+    ("project_slug", "json", ["shadow the standard-library module 'json'", "pick a more specific"]),
+    ("project_slug", "fastapi", ["shadow the dependency 'fastapi'", "pick another name"]),
+    ("project_slug", "sqlalchemy", ["shadow the dependency 'sqlalchemy'", "pick another name"]),
+    ("project_slug", "alembic", ["shadow the dependency 'alembic'", "pick another name"]),
+    ("project_slug", "celery", ["shadow the dependency 'celery'", "pick another name"]),
+    ("project_slug", "tests", ["already a top-level folder", "pick another name"]),
+    ("project_slug", "migrations", ["already a top-level folder", "pick another name"]),
+    ("project_name", "", ["must have 1 to 64 characters (it has 0)", "fill it in"]),
+    ("project_name", "   ", ["must have 1 to 64 characters (it has 0)", "fill it in"]),
+    ("project_name", "n" * 65, ["must have 1 to 64 characters (it has 65)", "shorten it"]),
+    ("author_email", "not-an-email", ["'not-an-email' is not a valid email address", "name@"]),
+    ("author_email", "team@example", ["'team@example' is not a valid email address", "name@"]),
+    ("description", "", ["The description is empty", "write one sentence"]),
+    ("author_name", "", ["The author name is empty", "give a person's or a team's name"]),
+]
+
+# Values outside a question's choices: copier itself rejects them, naming the question,
+# the value and the values it accepts.
+NOT_OFFERED = [
+    ("python_version", "3.10", ["'3.11'", "'3.12'", "'3.13'"]),
+    ("database", "mysql", ["'sqlite'", "'postgresql'"]),
+    ("concurrency", "threads", ["'sync'", "'async'"]),
+    ("session_style", "global", ["'explicit'", "'dependency'"]),
+    # celery is not offered until it works end to end (the contract's rule).
+    ("background_tasks", "celery", ["'fastapi'", "'none'"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "fragments"),
+    REJECTED,
+    ids=[f"{question}={value[:12]!r}" for question, value, _ in REJECTED],
+)
+def test_bad_answer_is_rejected_with_the_problem_and_the_fix(
+    tmp_path: Path, question: str, value: str, fragments: list[str]
+) -> None:
+    destination = tmp_path / "service"
+    with pytest.raises(ValueError, match="Validation error") as error:
+        render({question: value}, destination)
+    message = str(error.value)
+    assert message.startswith(f"Validation error for question '{question}': ")
+    for fragment in fragments:
+        assert fragment in message
+    assert not destination.exists(), "a rejected answer still wrote files"
+
+
+@pytest.mark.parametrize(("question", "value", "choices"), NOT_OFFERED)
+def test_value_outside_the_choices_is_rejected(
+    tmp_path: Path, question: str, value: str, choices: list[str]
+) -> None:
+    destination = tmp_path / "service"
+    with pytest.raises(ValueError, match="Invalid choice") as error:
+        render({question: value}, destination)
+    message = str(error.value)
+    assert message.startswith(f"Invalid choice for '{question}': '{value}' is not in [")
+    for choice in choices:
+        assert choice in message
+    assert not destination.exists(), "a rejected answer still wrote files"
+
+
+def test_commit_strategy_outside_its_choices_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="Invalid choice for 'commit_strategy'"):
+        render({"session_style": "dependency", "commit_strategy": "never"}, tmp_path / "service")
+
+
+def test_the_command_line_reports_the_problem_and_fails(tmp_path: Path) -> None:
+    destination = tmp_path / "service"
+    result = run(
+        [
+            sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref", "HEAD",
+            "--data", "project_slug=sqlalchemy", ROOT, destination,
+        ],
+        cwd=tmp_path,
+        env=isolated_environ(),
+    )  # fmt: skip
+    assert result.returncode != 0, result.describe()
+    assert "'sqlalchemy' would shadow the dependency 'sqlalchemy'" in result.output
+    assert not destination.exists()
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("project_slug", "email_service"),
+        ("project_slug", "my_fastapi"),
+        ("project_slug", "ab"),
+        ("project_slug", "a" * 39),
+        ("project_slug", "tests_service"),
+        ("project_name", "n" * 64),
+        ("project_name", "Zürich Zahlungen ✓"),
+        ("author_email", "first.last+ops@mail.example.co.uk"),
+        ("python_version", "3.13"),
+    ],
+)
+def test_valid_unusual_answer_passes(tmp_path: Path, question: str, value: str) -> None:
+    project = render({question: value}, tmp_path / "service")
+    assert read_answers(project)[question] == value
+    slug = read_answers(project)["project_slug"]
+    assert (project / slug / "main.py").is_file()
