@@ -1,0 +1,186 @@
+"""The generated tests have teeth: on the naive session pattern they fail.
+
+Each case takes a rendered variant, replaces its session code (``dependencies.py``)
+with the pattern most FastAPI services copy: one ``get_db`` dependency yielding a
+session for the whole request, the default dependency scope, a commit after
+``yield``. The generated suite must then fail the proofs that pattern breaks.
+"""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support import VARIANT_NAMES, VariantEnv, run
+
+pytestmark = pytest.mark.matrix
+
+# What replaces dependencies.py. Services of the explicit pattern open their own units
+# of work from a session factory; the naive code hands every one of them the request's
+# single session instead (RequestSession), which is what code built on get_db does.
+NAIVE_SYNC = '''"""The naive pattern, swapped in by the template's tests."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy.orm import Session
+
+from {slug}.resources import ExternalServiceDep, SessionFactoryDep
+from {slug}.services import UserService
+
+
+def get_db(sessions: SessionFactoryDep) -> Iterator[Session]:
+    db = sessions()
+    try:
+        yield db
+        db.commit()
+    finally:
+        db.close()
+
+
+class RequestSession:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    @contextmanager
+    def __call__(self) -> Iterator[Session]:
+        yield self._session
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        yield self._session
+
+
+def get_user_service(
+    db: Annotated[Session, Depends(get_db)], external: ExternalServiceDep
+) -> UserService:
+    return UserService({session}, external){ignore}
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+'''
+
+NAIVE_ASYNC = '''"""The naive pattern, swapped in by the template's tests."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from {slug}.resources import ExternalServiceDep, SessionFactoryDep
+from {slug}.services import UserService
+
+
+async def get_db(sessions: SessionFactoryDep) -> AsyncIterator[AsyncSession]:
+    db = sessions()
+    try:
+        yield db
+        await db.commit()
+    finally:
+        await db.close()
+
+
+class RequestSession:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncSession]:
+        yield self._session
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:
+        yield self._session
+
+
+async def get_user_service(
+    db: Annotated[AsyncSession, Depends(get_db)], external: ExternalServiceDep
+) -> UserService:
+    return UserService({session}, external){ignore}
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+'''
+
+COMMIT_FAILURE = "tests/test_commit.py::test_commit_failure_is_reported_and_leaves_nothing[create]"
+BACKGROUND = "tests/test_background.py::test_task_sees_what_the_request_committed"
+STALE_READ = "tests/test_process.py::test_process_returns_fresh_credits[0]"
+POOL = "tests/test_pool.py::test_three_times_the_pool_with_a_slow_external_service"
+
+# variant -> the proofs the naive pattern must fail there. The injected-session
+# variant re-reads with populate_existing in its service layer, which the swap keeps,
+# so its stale-read proof still passes; its commit timing and pool use do not.
+CASES = {
+    "sqlite-sync-explicit-fastapi": {COMMIT_FAILURE, BACKGROUND, STALE_READ, POOL},
+    "sqlite-async-explicit-fastapi": {COMMIT_FAILURE, BACKGROUND, STALE_READ, POOL},
+    "sqlite-sync-dependency_commit-fastapi": {COMMIT_FAILURE, BACKGROUND, POOL},
+}
+PROOFS = [
+    "tests/test_commit.py",
+    "tests/test_background.py",
+    "tests/test_process.py",
+    "tests/test_pool.py",
+]
+
+
+def naive_dependencies(variant: str) -> str:
+    explicit = "-explicit-" in variant
+    module = NAIVE_ASYNC if "-async-" in variant else NAIVE_SYNC
+    return module.format(
+        slug="example_service",
+        session="RequestSession(db)" if explicit else "db",
+        ignore="  # type: ignore[arg-type]" if explicit else "",
+    )
+
+
+def failed_tests(report: Path) -> set[str]:
+    failed = set()
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            module = case.get("classname", "").replace(".", "/")
+            failed.add(f"{module}.py::{case.get('name')}")
+    return failed
+
+
+def test_every_case_names_a_matrix_variant() -> None:
+    assert set(CASES) <= set(VARIANT_NAMES)
+
+
+@pytest.mark.parametrize("variant", sorted(CASES))
+def test_naive_session_code_fails_the_proofs(
+    variant: str, variant_env: Callable[[str], VariantEnv], tmp_path: Path
+) -> None:
+    env = variant_env(variant)
+    project = tmp_path / "naive"
+    shutil.copytree(env.project, project, ignore=shutil.ignore_patterns(".venv"))
+    (project / "example_service" / "dependencies.py").write_text(naive_dependencies(variant))
+    report = tmp_path / "report.xml"
+    result = run(
+        [
+            env.venv / "bin" / "python",
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            *PROOFS,
+        ],
+        cwd=project,
+        env=env.environ(),
+        timeout=900,
+    )
+    assert report.exists(), result.describe()
+    assert result.returncode == 1, (
+        f"the suite did not fail on the naive pattern:\n{result.describe()}"
+    )
+    missing = CASES[variant] - failed_tests(report)
+    assert not missing, f"passed on the naive pattern: {sorted(missing)}\n{result.describe()}"
