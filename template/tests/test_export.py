@@ -3,22 +3,11 @@
 import csv
 import tracemalloc
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from tests.support import LiveServer
+from tests.support import LiveServer, add_users
 
 MIB = 1024 * 1024
-
-
-def add_users(admin: Engine, start: int, stop: int) -> None:
-    with admin.begin() as connection:
-        connection.execute(
-            text("INSERT INTO users (email, name, credits) VALUES (:e, :n, :c)"),
-            [
-                {"e": f"u{n}@x.io", "n": f"User {n}", "c": n % 7}
-                for n in range(start, stop)
-            ],
-        )
 
 
 def export(server: LiveServer) -> tuple[list[str], int]:
