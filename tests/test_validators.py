@@ -52,6 +52,15 @@ NOT_OFFERED = [
 ]
 
 
+def rejection(tmp_path: Path, answers: dict[str, str], match: str) -> str:
+    """Render ``answers``; return copier's error message and check nothing was written."""
+    destination = tmp_path / "service"
+    with pytest.raises(ValueError, match=match) as error:
+        render(answers, destination)
+    assert not destination.exists(), "a rejected answer still wrote files"
+    return str(error.value)
+
+
 @pytest.mark.parametrize(
     ("question", "value", "fragments"),
     REJECTED,
@@ -60,28 +69,20 @@ NOT_OFFERED = [
 def test_bad_answer_is_rejected_with_the_problem_and_the_fix(
     tmp_path: Path, question: str, value: str, fragments: list[str]
 ) -> None:
-    destination = tmp_path / "service"
-    with pytest.raises(ValueError, match="Validation error") as error:
-        render({question: value}, destination)
-    message = str(error.value)
+    message = rejection(tmp_path, {question: value}, "Validation error")
     assert message.startswith(f"Validation error for question '{question}': ")
     for fragment in fragments:
         assert fragment in message
-    assert not destination.exists(), "a rejected answer still wrote files"
 
 
 @pytest.mark.parametrize(("question", "value", "choices"), NOT_OFFERED)
 def test_value_outside_the_choices_is_rejected(
     tmp_path: Path, question: str, value: str, choices: list[str]
 ) -> None:
-    destination = tmp_path / "service"
-    with pytest.raises(ValueError, match="Invalid choice") as error:
-        render({question: value}, destination)
-    message = str(error.value)
+    message = rejection(tmp_path, {question: value}, "Invalid choice")
     assert message.startswith(f"Invalid choice for '{question}': '{value}' is not in [")
     for choice in choices:
         assert choice in message
-    assert not destination.exists(), "a rejected answer still wrote files"
 
 
 def test_commit_strategy_outside_its_choices_is_rejected(tmp_path: Path) -> None:
