@@ -5,6 +5,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -87,6 +88,22 @@ def with_threads(app: ASGIApp, threads: int) -> ASGIApp:
 
 
 ServerFactory = Callable[..., AbstractContextManager["LiveServer"]]
+
+
+def process_concurrently(server: LiveServer, count: int) -> list[httpx.Response]:
+    """Create ``count`` users, then ``POST /users/{id}/process`` for all of them at once."""
+    ids = [
+        server.client.post(
+            "/users", json={"email": f"u{n}@x.io", "name": f"U{n}"}
+        ).json()["id"]
+        for n in range(count)
+    ]
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(
+            pool.map(
+                lambda user_id: server.client.post(f"/users/{user_id}/process"), ids
+            )
+        )
 
 
 def admin_url(url: str) -> URL:
