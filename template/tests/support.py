@@ -2,11 +2,12 @@
 seen from outside, and Alembic commands."""
 
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -121,6 +122,13 @@ def count(admin: Engine, table: str) -> int:
         )
 
 
+def delete_all(admin: Engine) -> None:
+    """Empty the tables the service writes."""
+    with admin.begin() as connection:
+        connection.execute(text("DELETE FROM emails"))
+        connection.execute(text("DELETE FROM users"))
+
+
 def add_users(admin: Engine, start: int, stop: int) -> None:
     """Insert users ``u<start>`` .. ``u<stop - 1>`` directly, in one statement."""
     with admin.begin() as connection:
@@ -190,3 +198,106 @@ def alembic(database_url: str, name: str, *args: str) -> None:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     with environment(DATABASE_URL=database_url):
         getattr(command, name)(config, *args)
+
+
+class SilentServer:
+    """A loopback port that accepts connections and never says a word: a database
+    server that hangs, as a frozen host or a half-dead proxy does."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._listener.close()
+
+
+class DatabaseProxy:
+    """A loopback TCP proxy in front of the database server, to cut the service off
+    from it (killing every open connection) and to bring it back."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._open = True
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Self:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._listener.close()
+        self.cut()
+
+    def cut(self) -> None:
+        """Refuse new connections and drop the open ones, as a dead server would."""
+        with self._lock:
+            self._open = False
+            for sock in self._sockets:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._sockets.clear()
+
+    def restore(self) -> None:
+        with self._lock:
+            self._open = True
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:  # the listener was closed
+                return
+            with self._lock:
+                if not self._open:
+                    client.close()
+                    continue
+                server = socket.create_connection(self._target)
+                self._sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(
+                    target=self._pump, args=(source, sink), daemon=True
+                ).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+#: Every route of the API, with a body where it takes one; ``{id}`` is a user's id.
+ROUTES: list[tuple[str, str, dict[str, str] | None]] = [
+    ("GET", "/health", None),
+    ("POST", "/users", {"email": "new@x.io", "name": "New"}),
+    ("GET", "/users", None),
+    ("GET", "/users/export", None),
+    ("GET", "/users/{id}", None),
+    ("PATCH", "/users/{id}", {"name": "Renamed"}),
+    ("DELETE", "/users/{id}", None),
+    ("POST", "/users/{id}/process", None),
+    ("POST", "/users/{id}/welcome", None),
+    ("GET", "/users/{id}/emails", None),
+]
+
+
+def call_every_route(url: str, user_id: int = 1) -> dict[str, httpx.Response]:
+    """Call every route at once, each on its own connection, with a 10 s deadline."""
+
+    def call(route: tuple[str, str, dict[str, str] | None]) -> httpx.Response:
+        method, path, body = route
+        with httpx.Client(base_url=url, timeout=10) as client:
+            return client.request(method, path.format(id=user_id), json=body)
+
+    with ThreadPoolExecutor(max_workers=len(ROUTES)) as pool:
+        responses = pool.map(call, ROUTES)
+        return {f"{m} {p}": r for (m, p, _), r in zip(ROUTES, responses, strict=True)}

@@ -68,19 +68,31 @@ def test_bad_pagination_is_422(client: TestClient, params: dict[str, str]) -> No
     assert client.get("/users", params=params).status_code == 422
 
 
-@pytest.mark.parametrize("user_id", ["999999", "0", "-1", "99999999999999999999"])
-def test_unknown_user_is_404(client: TestClient, user_id: str) -> None:
-    for method, path in [
+def user_routes(user_id: str) -> list[tuple[str, str]]:
+    return [
         ("GET", f"/users/{user_id}"),
         ("PATCH", f"/users/{user_id}"),
         ("DELETE", f"/users/{user_id}"),
         ("POST", f"/users/{user_id}/process"),
         ("POST", f"/users/{user_id}/welcome"),
         ("GET", f"/users/{user_id}/emails"),
-    ]:
+    ]
+
+
+@pytest.mark.parametrize("user_id", ["999999", "0", "99999999999999999999"])
+def test_unknown_user_is_404(client: TestClient, user_id: str) -> None:
+    for method, path in user_routes(user_id):
         response = client.request(method, path, json={} if method == "PATCH" else None)
         assert response.status_code == 404, (method, path, response.text)
         assert response.json() == {"detail": "User not found"}
+
+
+@pytest.mark.parametrize("user_id", ["-1", "abc", "1.5"])
+def test_a_path_that_names_no_id_is_404(client: TestClient, user_id: str) -> None:
+    for method, path in user_routes(user_id):
+        response = client.request(method, path, json={} if method == "PATCH" else None)
+        assert response.status_code == 404, (method, path, response.text)
+        assert response.json() == {"detail": "Not Found"}
 
 
 def test_patch_changes_only_what_is_given(client: TestClient) -> None:
