@@ -86,6 +86,37 @@ def _load_matrix() -> list[tuple[str, dict[str, str]]]:
 
 VARIANTS: dict[str, dict[str, str]] = dict(_load_matrix())
 VARIANT_NAMES: list[str] = list(VARIANTS)
+#: Set to 1 to run every variant's suite on the other database too, not a sample.
+FULL_MATRIX_ENV = "TEMPLATE_TEST_FULL_MATRIX"
+
+
+def pairwise(names: list[str]) -> list[str]:
+    """A few variants that together show every pair of answers side by side.
+
+    Names are ``<database>-<concurrency>-<pattern>-<background>``; greedy: take the
+    variant that covers most pairs not yet covered, until none is left.
+    """
+
+    def pairs(name: str) -> set[tuple[tuple[int, str], tuple[int, str]]]:
+        answers = list(enumerate(name.split("-")))
+        return {(a, b) for i, a in enumerate(answers) for b in answers[i + 1 :]}
+
+    uncovered = set().union(*(pairs(name) for name in names))
+    chosen: list[str] = []
+    while uncovered:
+        best = max(names, key=lambda name: len(pairs(name) & uncovered))
+        chosen.append(best)
+        uncovered -= pairs(best)
+    return chosen
+
+
+def cross_database_variants() -> list[str]:
+    """Variants whose suite also runs on the database they were not generated for."""
+    if os.environ.get(FULL_MATRIX_ENV) == "1":
+        return VARIANT_NAMES
+    return pairwise(VARIANT_NAMES)
+
+
 #: The variant `copier copy --defaults` renders.
 DEFAULT_VARIANT = "sqlite-sync-explicit-fastapi"
 

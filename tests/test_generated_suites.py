@@ -1,4 +1,4 @@
-"""Every variant's own test suite passes on SQLite and on PostgreSQL.
+"""Every variant's own test suite passes on its database, and on the other one.
 
 The generated tests are the proof that a variant honours the contract's behaviour
 (docs/contract.md); this runs them as a user of the generated project would, inside
@@ -11,7 +11,14 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.support import VARIANT_NAMES, VariantEnv, pytest_counts, table_exists
+from tests.support import (
+    VARIANT_NAMES,
+    VARIANTS,
+    VariantEnv,
+    cross_database_variants,
+    pytest_counts,
+    table_exists,
+)
 
 pytestmark = pytest.mark.matrix
 
@@ -40,27 +47,45 @@ def run_suite(
     return counts
 
 
-@pytest.mark.parametrize("variant", VARIANT_NAMES)
-def test_generated_suite_on_sqlite(
-    variant: str,
-    variant_env: Callable[[str], VariantEnv],
+def run_on(
+    backend: str,
+    env: VariantEnv,
     timing: Callable[[str, str, float], None],
+    request: pytest.FixtureRequest,
 ) -> None:
-    """TEST_DATABASE_URL unset: the suite's own temporary SQLite file."""
-    run_suite(variant_env(variant), timing, "sqlite")
-
-
-@pytest.mark.parametrize("variant", VARIANT_NAMES)
-def test_generated_suite_on_postgresql(
-    variant: str,
-    variant_env: Callable[[str], VariantEnv],
-    timing: Callable[[str, str, float], None],
-    pg_database: str,
-) -> None:
-    """TEST_DATABASE_URL: an empty database made for this run, URL without a driver."""
-    run_suite(variant_env(variant), timing, "postgresql", TEST_DATABASE_URL=pg_database)
+    """SQLite: TEST_DATABASE_URL unset, the suite's own temporary file. PostgreSQL:
+    TEST_DATABASE_URL names an empty database made for this run, without a driver."""
+    if backend == "sqlite":
+        run_suite(env, timing, backend)
+        return
+    url: str = request.getfixturevalue("pg_database")
+    run_suite(env, timing, backend, TEST_DATABASE_URL=url)
     # The suite migrates the database it is given; a suite that ignored
     # TEST_DATABASE_URL and passed on SQLite must not count as a PostgreSQL run.
-    assert table_exists(pg_database, "public.alembic_version"), (
+    assert table_exists(url, "public.alembic_version"), (
         "the suite passed but never migrated the PostgreSQL database in TEST_DATABASE_URL"
     )
+
+
+@pytest.mark.parametrize("variant", VARIANT_NAMES)
+def test_generated_suite_on_its_own_database(
+    variant: str,
+    variant_env: Callable[[str], VariantEnv],
+    timing: Callable[[str, str, float], None],
+    request: pytest.FixtureRequest,
+) -> None:
+    """Every variant, on the database it was generated for."""
+    run_on(VARIANTS[variant]["database"], variant_env(variant), timing, request)
+
+
+@pytest.mark.parametrize("variant", cross_database_variants())
+def test_generated_suite_on_the_other_database(
+    variant: str,
+    variant_env: Callable[[str], VariantEnv],
+    timing: Callable[[str, str, float], None],
+    request: pytest.FixtureRequest,
+) -> None:
+    """The same tests pass on the other backend (contract behaviour 9): by default a
+    pairwise sample of the variants, with TEMPLATE_TEST_FULL_MATRIX=1 all of them."""
+    other = "sqlite" if VARIANTS[variant]["database"] == "postgresql" else "postgresql"
+    run_on(other, variant_env(variant), timing, request)

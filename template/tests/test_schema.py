@@ -21,7 +21,7 @@ from tests.support import LiveServer, delete_all
 
 # Enough to find what the explicit tests would miss, and still run in seconds.
 EXAMPLES = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
@@ -54,4 +54,4 @@ def test_call_sequences_honour_the_schema(
             # same way (Hypothesis insists on it when it shrinks a failure).
             delete_all(admin)
 
-    Workflow.run(settings=settings(EXAMPLES, max_examples=30, stateful_step_count=8))
+    Workflow.run(settings=settings(EXAMPLES, max_examples=20, stateful_step_count=8))
