@@ -275,6 +275,10 @@ class DatabaseProxy:
             sink.shutdown(socket.SHUT_WR)
 
 
+#: The service's own pool settings (the tests' pyproject makes the pool small and
+#: strict, to catch leaks); for tests about what a deployed service answers.
+DEFAULT_POOL = {"db_pool_size": 5, "db_max_overflow": 10, "db_pool_timeout": 30}
+
 #: Every route of the API, with a body where it takes one; ``{id}`` is a user's id.
 ROUTES: list[tuple[str, str, dict[str, str] | None]] = [
     ("GET", "/health", None),

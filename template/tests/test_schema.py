@@ -8,6 +8,7 @@ declared ones, invalid input is refused and valid input accepted, a deleted user
 gone, and no answer is a server error.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from schemathesis import Case, GenerationMode
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from sqlalchemy import Engine
 
-from tests.support import LiveServer, delete_all
+from tests.support import DEFAULT_POOL, ServerFactory, delete_all
 
 # Enough to find what the explicit tests would miss, and still run in seconds.
 EXAMPLES = settings(
@@ -29,8 +30,9 @@ EXAMPLES = settings(
 
 
 @pytest.fixture
-def api_schema(server: LiveServer) -> OpenApiSchema:
-    return schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+def api_schema(serve: ServerFactory) -> Iterator[OpenApiSchema]:
+    with serve(**DEFAULT_POOL) as server:
+        yield schemathesis.openapi.from_url(f"{server.url}/openapi.json")
 
 
 @pytest.mark.parametrize("mode", list(GenerationMode))
