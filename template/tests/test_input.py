@@ -26,8 +26,10 @@ MALFORMED: dict[str, bytes] = {
 
 
 @pytest.fixture
-def user_id(server: LiveServer) -> int:
-    response = server.client.post("/users", json={"email": "b@x.io", "name": "Bob"})
+def user_id(shared_server: LiveServer) -> int:
+    response = shared_server.client.post(
+        "/users", json={"email": "b@x.io", "name": "Bob"}
+    )
     assert response.status_code == 201
     created: int = response.json()["id"]
     return created
@@ -42,9 +44,9 @@ def assert_short_422(response_status: int, body: object, size: int) -> None:
 
 @pytest.mark.parametrize("payload", MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_create_is_422_and_stores_nothing(
-    server: LiveServer, admin: Engine, payload: bytes
+    shared_server: LiveServer, admin: Engine, payload: bytes
 ) -> None:
-    response = server.client.post(
+    response = shared_server.client.post(
         "/users", content=payload, headers={"Content-Type": "application/json"}
     )
     assert_short_422(response.status_code, response.json(), len(response.content))
@@ -53,41 +55,47 @@ def test_malformed_create_is_422_and_stores_nothing(
 
 @pytest.mark.parametrize("payload", MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_update_is_422_and_changes_nothing(
-    server: LiveServer, user_id: int, payload: bytes
+    shared_server: LiveServer, user_id: int, payload: bytes
 ) -> None:
-    before = server.client.get(f"/users/{user_id}").json()
-    response = server.client.patch(
+    before = shared_server.client.get(f"/users/{user_id}").json()
+    response = shared_server.client.patch(
         f"/users/{user_id}",
         content=payload,
         headers={"Content-Type": "application/json"},
     )
     assert_short_422(response.status_code, response.json(), len(response.content))
-    assert server.client.get(f"/users/{user_id}").json() == before
+    assert shared_server.client.get(f"/users/{user_id}").json() == before
 
 
-def test_a_long_invalid_field_is_not_echoed(server: LiveServer, admin: Engine) -> None:
+def test_a_long_invalid_field_is_not_echoed(
+    shared_server: LiveServer, admin: Engine
+) -> None:
     long_name = "x" * (MIB // 2)
-    response = server.client.post("/users", json={"email": "a@x.io", "name": long_name})
+    response = shared_server.client.post(
+        "/users", json={"email": "a@x.io", "name": long_name}
+    )
     assert_short_422(response.status_code, response.json(), len(response.content))
     assert count(admin, "users") == 0
 
 
-def test_a_body_over_one_mib_is_413(server: LiveServer, admin: Engine) -> None:
+def test_a_body_over_one_mib_is_413(shared_server: LiveServer, admin: Engine) -> None:
     body = {"email": "a@x.io", "name": "Ann", "padding": "x" * MIB}
-    response = server.client.post("/users", json=body)
+    response = shared_server.client.post("/users", json=body)
     assert response.status_code == 413
     assert response.json() == {"detail": "Request body over 1 MiB"}
     assert count(admin, "users") == 0
 
 
-def test_a_chunked_body_over_one_mib_is_413(server: LiveServer, admin: Engine) -> None:
+def test_a_chunked_body_over_one_mib_is_413(
+    shared_server: LiveServer, admin: Engine
+) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"email": "a@x.io", "name": "Ann", "padding": "'
         for _ in range(20):
             yield b"x" * 65536
         yield b'"}'
 
-    response = server.client.post(
+    response = shared_server.client.post(
         "/users", content=chunks(), headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 413
@@ -95,19 +103,25 @@ def test_a_chunked_body_over_one_mib_is_413(server: LiveServer, admin: Engine) -
     assert count(admin, "users") == 0
 
 
-def test_null_is_not_a_patch_value(server: LiveServer, user_id: int) -> None:
+def test_null_is_not_a_patch_value(shared_server: LiveServer, user_id: int) -> None:
     for field in ("email", "name"):
-        response = server.client.patch(f"/users/{user_id}", json={field: None})
+        response = shared_server.client.patch(f"/users/{user_id}", json={field: None})
         assert response.status_code == 422
 
 
-def test_email_uniqueness_ignores_case(server: LiveServer, admin: Engine) -> None:
-    first = server.client.post("/users", json={"email": "ann@x.io", "name": "Ann"})
+def test_email_uniqueness_ignores_case(
+    shared_server: LiveServer, admin: Engine
+) -> None:
+    first = shared_server.client.post(
+        "/users", json={"email": "ann@x.io", "name": "Ann"}
+    )
     assert first.status_code == 201
-    again = server.client.post("/users", json={"email": "ANN@X.io", "name": "Ann"})
+    again = shared_server.client.post(
+        "/users", json={"email": "ANN@X.io", "name": "Ann"}
+    )
     assert again.status_code == 409
-    other = server.client.post("/users", json={"email": "bo@x.io", "name": "Bo"})
-    renamed = server.client.patch(
+    other = shared_server.client.post("/users", json={"email": "bo@x.io", "name": "Bo"})
+    renamed = shared_server.client.patch(
         f"/users/{other.json()['id']}", json={"email": "Ann@x.IO"}
     )
     assert renamed.status_code == 409

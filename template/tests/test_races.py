@@ -21,20 +21,24 @@ def race(server: LiveServer, method: str, path: str, bodies: list[object]) -> li
         return sorted(pool.map(send, bodies))
 
 
-def test_racing_deletes_have_one_winner(server: LiveServer, admin: Engine) -> None:
-    user = server.client.post("/users", json={"email": "a@x.io", "name": "A"}).json()
-    statuses = race(server, "DELETE", f"/users/{user['id']}", [None] * RACERS)
+def test_racing_deletes_have_one_winner(
+    shared_server: LiveServer, admin: Engine
+) -> None:
+    user = shared_server.client.post(
+        "/users", json={"email": "a@x.io", "name": "A"}
+    ).json()
+    statuses = race(shared_server, "DELETE", f"/users/{user['id']}", [None] * RACERS)
     assert statuses == [204] + [404] * (RACERS - 1)
     assert count(admin, "users") == 0
 
 
 def test_racing_sign_ups_of_one_address_have_one_winner(
-    server: LiveServer, admin: Engine
+    shared_server: LiveServer, admin: Engine
 ) -> None:
     bodies: list[object] = [
         {"email": f"{'ANN' if n % 2 else 'ann'}@x.io", "name": f"Ann {n}"}
         for n in range(RACERS)
     ]
-    statuses = race(server, "POST", "/users", bodies)
+    statuses = race(shared_server, "POST", "/users", bodies)
     assert statuses == [201] + [409] * (RACERS - 1)
     assert count(admin, "users") == 1
