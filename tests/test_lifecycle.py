@@ -1,0 +1,313 @@
+"""Living with a generated service: updates across template releases and answer switches.
+
+A temporary clone of this checkout gets two release tags: ``v0.1.0`` (the template as it
+is) and ``v0.2.0`` (``team_edits.release_changes`` on top). Tags do not travel with this
+repository's submissions, so the tests make the ones they need.
+
+- Update: a service rendered from v0.1.0 and edited by its team (``team_edits.team_edit``)
+  is updated with a plain ``copier update --defaults``; the result must equal a fresh
+  v0.2.0 render with the same edits, file for file (edits kept, every other file the new
+  template's, no conflict markers or ``.rej`` files), and its own suite must pass.
+- Switch: ``copier update --defaults --data answer=value`` on an edited service must equal a
+  fresh render of the new answers with the same edits, and pass its suite.
+- Conflict: when the team and the template changed the same lines, the update still exits
+  0, but the file is marked unmerged and the project's pre-commit refuses the markers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import (
+    ROOT,
+    VARIANTS,
+    VariantEnv,
+    build_environment,
+    check,
+    commit_all,
+    copy_from,
+    exclusive,
+    git,
+    isolated_environ,
+    pytest_counts,
+    read_answers,
+    snapshot_of_this_checkout,
+    tree,
+    update_project,
+    without_git,
+)
+from tests.team_edits import README_SECTION, release_changes, team_edit
+
+OLD, NEW = "v0.1.0", "v0.2.0"
+SUITE = ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
+CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
+
+
+@pytest.fixture(scope="session")
+def releases(run_dir: Path) -> Path:
+    """A clone of this checkout tagged v0.1.0 (as it is) and v0.2.0 (a release later).
+
+    Built once per run, shared by pytest-xdist workers.
+    """
+    folder = run_dir / "releases" / "template"
+    done = folder.with_suffix(".done")
+    with exclusive(folder.with_suffix(".lock")):
+        if not done.exists():
+            if folder.exists():
+                shutil.rmtree(folder)
+            snapshot_of_this_checkout(folder)
+            tags = git(folder, "tag", "--list").split()
+            if tags:
+                git(folder, "tag", "--delete", *tags)
+            git(folder, "tag", OLD)
+            release_changes(folder)
+            git(folder, "commit", "--quiet", "--all", "-m", "0.2.0")
+            git(folder, "tag", NEW)
+            done.touch()
+    return folder
+
+
+def differences(actual: Path, expected: Path) -> list[str]:
+    """Paths whose content differs, or that exist on one side only (.git and .venv aside)."""
+    left = {k: v for k, v in without_git(tree(actual)).items() if not k.startswith(".venv/")}
+    right = tree(expected)
+    return sorted(
+        [f"only in the update: {path}" for path in left.keys() - right.keys()]
+        + [f"missing from the update: {path}" for path in right.keys() - left.keys()]
+        + [f"differs: {path}" for path in left.keys() & right.keys() if left[path] != right[path]]
+    )
+
+
+def assert_no_conflicts(project: Path) -> None:
+    leftovers = [
+        path
+        for path, content in without_git(tree(project)).items()
+        if path.endswith(".rej")
+        or any(line.startswith(CONFLICT_MARKERS) for line in content.splitlines())
+    ]
+    assert not leftovers, f"conflict markers or .rej files after the update: {leftovers}"
+    assert git(project, "diff", "--name-only", "--diff-filter=U") == ""
+
+
+def run_suite(project: Path, name: str, **extra_env: str) -> dict[str, int]:
+    """The project's own test suite in a fresh environment of its own (uv, warm cache)."""
+    build_environment(project)
+    env = VariantEnv(name, project)
+    result = env.run(*SUITE, timeout=900, **extra_env)
+    if result.returncode != 0:
+        pytest.fail(f"the suite of the updated {name} failed:\n{result.describe()}", pytrace=False)
+    counts = pytest_counts(result.output)
+    assert counts.get("passed", 0) > 0, result.describe()
+    # The team's own test ran and passed along with the generated ones.
+    assert "failed" not in counts, result.describe()
+    return counts
+
+
+def edited_render(
+    template: Path, answers: Mapping[str, Any], destination: Path, ref: str, **edits: bool
+) -> Path:
+    project = copy_from(template, answers, destination, vcs_ref=ref)
+    team_edit(project, **edits)
+    return project
+
+
+# ---------------------------------------------------------------------------------------
+# Update to the newest release, per session pattern and concurrency
+# ---------------------------------------------------------------------------------------
+UPDATE_CASES = {
+    f"{pattern}-{concurrency}": {
+        **VARIANTS[f"{database}-{concurrency}-{pattern}-{background}"],
+        "project_name": "Payments API",
+    }
+    for pattern in ("explicit", "dependency_commit", "service_commit")
+    for concurrency, database, background in (
+        ("sync", "sqlite", "fastapi"),
+        ("async", "postgresql", "none"),
+    )
+}
+
+
+@pytest.mark.parametrize("case", list(UPDATE_CASES))
+def test_update_to_the_newest_release_keeps_the_team_edits(
+    case: str, releases: Path, tmp_path: Path
+) -> None:
+    answers = UPDATE_CASES[case]
+    project = edited_render(releases, answers, tmp_path / "service", OLD)
+    assert read_answers(project)["_commit"] == OLD
+    commit_all(project, "generated from 0.1.0, then our changes")
+
+    update_project(project)  # `copier update --defaults`: the newest release
+
+    assert read_answers(project)["_commit"] == NEW
+    expected = edited_render(releases, answers, tmp_path / "expected", NEW)
+    assert differences(project, expected) == []
+    assert_no_conflicts(project)
+    # The release's changes did arrive (in a file the team also edited, and a new file).
+    assert README_SECTION.splitlines()[1] in (project / "README.md").read_text()
+    assert (project / "docs" / "operations.md").is_file()
+    commit_all(project, "update to 0.2.0")
+    run_suite(project, f"updated {case}")
+
+
+# ---------------------------------------------------------------------------------------
+# Switching an answer with `copier update --data`
+# ---------------------------------------------------------------------------------------
+def pattern(name: str) -> dict[str, str]:
+    return {
+        key: value
+        for key, value in VARIANTS[f"sqlite-sync-{name}-fastapi"].items()
+        if key in {"session_style", "commit_strategy"}
+    }
+
+
+BASE = {"project_name": "Payments API", **VARIANTS["sqlite-sync-explicit-fastapi"]}
+SWITCHES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    # (answers before, answers given with --data)
+    "explicit->dependency_commit": (BASE, pattern("dependency_commit")),
+    "explicit->service_commit": ({**BASE, "concurrency": "async"}, pattern("service_commit")),
+    "dependency_commit->explicit": (
+        {**BASE, **pattern("dependency_commit"), "concurrency": "async"},
+        pattern("explicit"),
+    ),
+    "dependency_commit->service_commit": (
+        {**BASE, **pattern("dependency_commit")},
+        pattern("service_commit"),
+    ),
+    "service_commit->explicit": ({**BASE, **pattern("service_commit")}, pattern("explicit")),
+    "service_commit->dependency_commit": (
+        {**BASE, **pattern("service_commit"), "concurrency": "async"},
+        pattern("dependency_commit"),
+    ),
+    "sync->async": (BASE, {"concurrency": "async"}),
+    "async->sync": (
+        {**BASE, **pattern("service_commit"), "concurrency": "async"},
+        {"concurrency": "sync"},
+    ),
+    "sqlite->postgresql": (BASE, {"database": "postgresql"}),
+    "postgresql->sqlite": (
+        {**BASE, "database": "postgresql", "concurrency": "async"},
+        {"database": "sqlite"},
+    ),
+    "fastapi->none": ({**BASE, **pattern("dependency_commit")}, {"background_tasks": "none"}),
+    "none->fastapi": (
+        {**BASE, "background_tasks": "none", "concurrency": "async"},
+        {"background_tasks": "fastapi"},
+    ),
+}
+
+
+def combined(before: Mapping[str, str], change: Mapping[str, str]) -> dict[str, str]:
+    answers = {**before, **change}
+    if answers["session_style"] == "explicit":
+        answers.pop("commit_strategy", None)
+    return answers
+
+
+@pytest.mark.parametrize("switch", list(SWITCHES))
+def test_switching_an_answer_gives_the_new_render_plus_the_team_edits(
+    switch: str, releases: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    before, change = SWITCHES[switch]
+    after = combined(before, change)
+    project = edited_render(releases, before, tmp_path / "service", NEW)
+    commit_all(project, "generated, then our changes")
+
+    update_project(project, change)
+
+    answers = read_answers(project)
+    for key, value in after.items():
+        assert answers[key] == value, (key, answers)
+    expected = edited_render(releases, after, tmp_path / "expected", NEW)
+    assert differences(project, expected) == []
+    assert_no_conflicts(project)
+    extra_env: dict[str, str] = {}
+    if after["database"] == "postgresql":
+        # The production database is now PostgreSQL: prove the suite on it.
+        extra_env["TEST_DATABASE_URL"] = request.getfixturevalue("pg_database")
+    run_suite(project, f"switched {switch}", **extra_env)
+
+
+# ---------------------------------------------------------------------------------------
+# A conflict is never silent
+# ---------------------------------------------------------------------------------------
+def test_a_conflicting_update_is_marked_and_refused_by_pre_commit(
+    releases: Path, tmp_path: Path
+) -> None:
+    """The team and release 0.2.0 both add a section at the end of the README."""
+    project = copy_from(releases, BASE, tmp_path / "service", vcs_ref=OLD)
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\n## Runbook\n\nPage #payments-oncall.\n")
+    commit_all(project, "our runbook")
+
+    update_project(project)  # exits normally: copier does not fail on a conflict
+
+    assert git(project, "diff", "--name-only", "--diff-filter=U").split() == ["README.md"]
+    text = readme.read_text()
+    assert "<<<<<<< before updating" in text
+    assert ">>>>>>> after updating" in text
+    build_environment(project)
+    env = VariantEnv("conflicted", project)
+    git(project, "add", "-A")  # as a user would after "resolving"
+    result = env.run("pre-commit", "run", "--all-files")
+    assert result.returncode != 0, result.describe()
+    assert "no unresolved conflict markers" in result.output
+    assert "README.md:" in result.output, result.describe()
+    # Resolved: keep both sections, drop the markers; every hook passes again.
+    kept = [
+        line
+        for line in text.splitlines(keepends=True)
+        if not line.startswith(("<<<<<<< ", "=======", ">>>>>>> "))
+    ]
+    readme.write_text("".join(kept))
+    git(project, "add", "-A")
+    env.check("pre-commit", "run", "--all-files")
+
+
+# ---------------------------------------------------------------------------------------
+# The README, as written: quick start from a fresh clone, commit, template change, update
+# ---------------------------------------------------------------------------------------
+def readme_commands(section: str) -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    body = readme.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```sh\n(.*?)```", body, re.DOTALL)]
+
+
+def test_readme_quick_start_then_update_as_written(tmp_path: Path) -> None:
+    """Exactly the README's commands: `.` as the source, then `copier update` in the service."""
+    clone = snapshot_of_this_checkout(tmp_path / "fastapi-session-patterns")
+    env = isolated_environ(
+        GIT_AUTHOR_NAME="Tester",
+        GIT_AUTHOR_EMAIL="tester@example.com",
+        GIT_COMMITTER_NAME="Tester",
+        GIT_COMMITTER_EMAIL="tester@example.com",
+    )
+    env.pop("VIRTUAL_ENV", None)
+    generate = readme_commands("Quick start")[0]
+    check(["bash", "-euo", "pipefail", "-c", generate], cwd=clone, env=env, timeout=900)
+    service = tmp_path / "my-service"
+    assert read_answers(service)["_src_path"] == str(clone)
+    first, later = readme_commands("Updating a generated service")[:2]
+    # The README's commands run from the template's folder, as after the quick start.
+    check(["bash", "-euo", "pipefail", "-c", first], cwd=clone, env=env)
+    # A template change, committed in the template's clone.
+    env_example = clone / "template" / ".env.example.jinja"
+    env_example.write_text(env_example.read_text() + "\n# A setting from a later template.\n")
+    git(clone, "commit", "--quiet", "--all", "-m", "template change")
+    # ... released as the README's "Releases" section says (a tag, newest wins).
+    git(clone, "tag", "v99.0.0")
+    activated = {**env, "PATH": f"{clone / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"}
+    result = check(["bash", "-euo", "pipefail", "-c", later], cwd=service, env=activated)
+    assert "# A setting from a later template." in (service / ".env.example").read_text()
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=service, capture_output=True, text=True, check=True
+    ).stdout
+    assert ".env.example" in status, result.describe()
+    assert read_answers(service)["_commit"] == "v99.0.0"
