@@ -79,15 +79,7 @@ def team_edit(project: Path, *, service_method: bool = True) -> None:
         "    app.include_router(users.router)\n    app.include_router(version.router)\n",
     )
     if service_method:
-        services = package / "services.py"
-        text = services.read_text()
-        method = re.search(r"def list_page\(.*?\n(?=\n|\Z)", text, re.DOTALL)
-        assert method, f"{services}: no list_page method to edit"
-        body = method.group(0)
-        line = re.search(rf"^( *){re.escape(LIST_COMPREHENSION)}$", body, re.MULTILINE)
-        assert line, f"{services}: list_page does not end as expected:\n{body}"
-        edited = body.replace(LIST_COMPREHENSION, LIST_MAP.format(indent=line.group(1)))
-        services.write_text(text.replace(body, edited))
+        edit_service_method(package / "services.py")
     readme = project / "README.md"
     lines = readme.read_text().splitlines(keepends=True)
     # After the title and the description paragraph.
@@ -98,6 +90,35 @@ def team_edit(project: Path, *, service_method: bool = True) -> None:
     env = project / ".env.example"
     first, rest = env.read_text().split("\n", 1)
     env.write_text(f"{first}\n{ENV_NOTE}{rest}")
+
+
+def edit_service_method(services: Path) -> None:
+    """The team's change to ``UserService.list_page`` (any session pattern, sync or async)."""
+    text = services.read_text()
+    method = re.search(r"def list_page\(.*?\n(?=\n|\Z)", text, re.DOTALL)
+    assert method, f"{services}: no list_page method to edit"
+    body = method.group(0)
+    line = re.search(rf"^( *){re.escape(LIST_COMPREHENSION)}$", body, re.MULTILINE)
+    assert line, f"{services}: list_page does not end as expected:\n{body}"
+    edited = body.replace(LIST_COMPREHENSION, LIST_MAP.format(indent=line.group(1)))
+    services.write_text(text.replace(body, edited))
+
+
+def resolve_with_the_template_side(path: Path) -> None:
+    """Resolve copier's inline conflicts in ``path`` by keeping the updated template's lines."""
+    kept: list[str] = []
+    side = None
+    for line in path.read_text().splitlines(keepends=True):
+        if line.startswith("<<<<<<< before updating"):
+            side = "ours"
+        elif side == "ours" and line.rstrip("\n") == "=======":
+            side = "theirs"
+        elif side == "theirs" and line.startswith(">>>>>>> after updating"):
+            side = None
+        elif side != "ours":
+            kept.append(line)
+    assert side is None, f"{path}: unterminated conflict"
+    path.write_text("".join(kept))
 
 
 # ---------------------------------------------------------------------------------------

@@ -44,7 +44,13 @@ from tests.support import (
     update_project,
     without_git,
 )
-from tests.team_edits import README_SECTION, release_changes, team_edit
+from tests.team_edits import (
+    README_SECTION,
+    edit_service_method,
+    release_changes,
+    resolve_with_the_template_side,
+    team_edit,
+)
 
 OLD, NEW = "v0.1.0", "v0.2.0"
 SUITE = ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
@@ -69,7 +75,8 @@ def releases(run_dir: Path) -> Path:
                 git(folder, "tag", "--delete", *tags)
             git(folder, "tag", OLD)
             release_changes(folder)
-            git(folder, "commit", "--quiet", "--all", "-m", "0.2.0")
+            git(folder, "add", "--all")
+            git(folder, "commit", "--quiet", "-m", "0.2.0")
             git(folder, "tag", NEW)
             done.touch()
     return folder
@@ -169,37 +176,53 @@ def pattern(name: str) -> dict[str, str]:
 
 
 BASE = {"project_name": "Payments API", **VARIANTS["sqlite-sync-explicit-fastapi"]}
-SWITCHES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
-    # (answers before, answers given with --data)
-    "explicit->dependency_commit": (BASE, pattern("dependency_commit")),
-    "explicit->service_commit": ({**BASE, "concurrency": "async"}, pattern("service_commit")),
+#: switch: (answers before, answers given with --data, whether services.py is rewritten).
+#: A switch of session pattern or concurrency rewrites every line of the service methods,
+#: so the team's change to one comes back as a marked conflict there, and only there.
+SWITCHES: dict[str, tuple[dict[str, str], dict[str, str], bool]] = {
+    "explicit->dependency_commit": (BASE, pattern("dependency_commit"), True),
+    "explicit->service_commit": (
+        {**BASE, "concurrency": "async"},
+        pattern("service_commit"),
+        True,
+    ),
     "dependency_commit->explicit": (
         {**BASE, **pattern("dependency_commit"), "concurrency": "async"},
         pattern("explicit"),
+        True,
     ),
     "dependency_commit->service_commit": (
         {**BASE, **pattern("dependency_commit")},
         pattern("service_commit"),
+        True,
     ),
-    "service_commit->explicit": ({**BASE, **pattern("service_commit")}, pattern("explicit")),
+    "service_commit->explicit": ({**BASE, **pattern("service_commit")}, pattern("explicit"), True),
     "service_commit->dependency_commit": (
         {**BASE, **pattern("service_commit"), "concurrency": "async"},
         pattern("dependency_commit"),
+        True,
     ),
-    "sync->async": (BASE, {"concurrency": "async"}),
+    "sync->async": (BASE, {"concurrency": "async"}, True),
     "async->sync": (
         {**BASE, **pattern("service_commit"), "concurrency": "async"},
         {"concurrency": "sync"},
+        True,
     ),
-    "sqlite->postgresql": (BASE, {"database": "postgresql"}),
+    "sqlite->postgresql": (BASE, {"database": "postgresql"}, False),
     "postgresql->sqlite": (
         {**BASE, "database": "postgresql", "concurrency": "async"},
         {"database": "sqlite"},
+        False,
     ),
-    "fastapi->none": ({**BASE, **pattern("dependency_commit")}, {"background_tasks": "none"}),
+    "fastapi->none": (
+        {**BASE, **pattern("dependency_commit")},
+        {"background_tasks": "none"},
+        False,
+    ),
     "none->fastapi": (
         {**BASE, "background_tasks": "none", "concurrency": "async"},
         {"background_tasks": "fastapi"},
+        False,
     ),
 }
 
@@ -215,7 +238,7 @@ def combined(before: Mapping[str, str], change: Mapping[str, str]) -> dict[str, 
 def test_switching_an_answer_gives_the_new_render_plus_the_team_edits(
     switch: str, releases: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    before, change = SWITCHES[switch]
+    before, change, rewrites_services = SWITCHES[switch]
     after = combined(before, change)
     project = edited_render(releases, before, tmp_path / "service", NEW)
     commit_all(project, "generated, then our changes")
@@ -225,6 +248,17 @@ def test_switching_an_answer_gives_the_new_render_plus_the_team_edits(
     answers = read_answers(project)
     for key, value in after.items():
         assert answers[key] == value, (key, answers)
+    services = f"{answers['project_slug']}/services.py"
+    conflicted = git(project, "diff", "--name-only", "--diff-filter=U").split()
+    if rewrites_services:
+        # Marked, never silent: resolve as a user would, taking the new pattern's code
+        # and making the team's change to it again.
+        assert conflicted == [services]
+        resolve_with_the_template_side(project / services)
+        edit_service_method(project / services)
+        git(project, "add", services)
+    else:
+        assert conflicted == []
     expected = edited_render(releases, after, tmp_path / "expected", NEW)
     assert differences(project, expected) == []
     assert_no_conflicts(project)
