@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import secrets
 import shutil
 import sys
 from collections.abc import Callable
@@ -20,19 +21,26 @@ from typing import Any
 import jinja2
 import pytest
 import yaml
+from psycopg import sql
 
 from tests.support import (
+    DEFAULT_PG_URL,
     DEFAULT_VARIANT,
     ROOT,
     VARIANT_NAMES,
     VARIANTS,
     VariantEnv,
+    build_environment,
     check,
     commit_all,
+    connect_admin,
     copy_project,
     isolated_environ,
     pytest_counts,
+    read_answers,
+    render,
     run,
+    table_exists,
     uv_binary,
 )
 
@@ -310,3 +318,39 @@ def test_pre_commit_refuses_conflict_markers_and_rej_files(
     assert "NOTES.md:1:<<<<<<< before updating" in result.output
     assert "NOTES.md:5:>>>>>>> after updating" in result.output
     assert "pyproject.toml.rej" in result.output
+
+
+# ---------------------------------------------------------------------------------------
+# The PostgreSQL README: its database exists before the first migration
+# ---------------------------------------------------------------------------------------
+def run_it_commands(readme: str) -> list[str]:
+    section = readme.split("## Run it\n", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)]
+
+
+def test_postgresql_readme_creates_the_database_before_migrating(
+    tmp_path: Path, pg_admin: str
+) -> None:
+    """The README's database command, as written, then the migration its run command does."""
+    if not pg_admin.startswith(("postgresql://postgres@localhost:5432/", DEFAULT_PG_URL)):
+        pytest.skip("the README's commands address the default server, localhost:5432")
+    name = f"Readme Check {secrets.token_hex(3)}"
+    project = render(
+        {**VARIANTS["postgresql-sync-explicit-fastapi"], "project_name": name}, tmp_path / "service"
+    )
+    slug = read_answers(project)["project_slug"]
+    create, run_command = run_it_commands((project / "README.md").read_text())
+    assert create == f"createdb -h localhost -U postgres {slug}"
+    assert "alembic upgrade head" in run_command
+    url = f"postgresql://postgres@localhost:5432/{slug}"
+    try:
+        check(["bash", "-euo", "pipefail", "-c", create], cwd=project, env=isolated_environ())
+        build_environment(project)
+        # DATABASE_URL unset: the service's default, the database the README created.
+        VariantEnv("readme", project).check("alembic", "upgrade", "head")
+        assert table_exists(url, "public.users")
+    finally:
+        with connect_admin(pg_admin) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(slug))
+            )
