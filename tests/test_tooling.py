@@ -10,6 +10,7 @@ by actionlint (with shellcheck for its `run:` scripts). A fresh service then pas
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import secrets
 import shutil
@@ -354,3 +355,62 @@ def test_postgresql_readme_creates_the_database_before_migrating(
             connection.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(slug))
             )
+
+
+def test_dockerfile_steps_replayed_without_docker_give_a_working_service(
+    tmp_path: Path, rendered: Callable[[str], Path], pg_database: str
+) -> None:
+    """No engine here: the build stage's COPY/ENV/RUN steps run in a folder standing for
+    /app (with this machine's uv and Python), the runtime stage keeps only what it copies
+    from there, and the `migrate` and app commands then work from that folder alone."""
+    project = rendered("postgresql-async-explicit-none")
+    build, runtime = dockerfile_stages((project / "Dockerfile").read_text())
+    app = tmp_path / "app"
+    app.mkdir()
+    env = isolated_environ(UV_PYTHON=sys.executable, UV_PYTHON_DOWNLOADS="never")
+    env["PATH"] = f"{Path(uv_binary()).parent}:{env['PATH']}"
+
+    def at_app(text: str) -> str:
+        return re.sub(r"(?<![\w/])/app\b", str(app), text)
+
+    for op, arg in build[1:]:
+        if op == "ENV":
+            for key, value in re.findall(r"(\w+)=(\S+)", arg):
+                env[key] = at_app(value)
+        elif op == "COPY" and not arg.startswith("--from"):
+            *sources, target = arg.split()
+            for source in sources:
+                destination = app / target if not target.endswith("/") else app / target / source
+                if (project / source).is_dir():
+                    shutil.copytree(project / source, app / target)
+                else:
+                    shutil.copy2(project / source, destination)
+        elif op == "RUN":
+            check(["bash", "-euo", "pipefail", "-c", at_app(arg)], cwd=app, env=env, timeout=900)
+    kept = {
+        at_app(arg.split()[-1]) for op, arg in runtime if op == "COPY" and "--from=build" in arg
+    }
+    assert kept == {str(app / ".venv")}, kept
+    for entry in app.iterdir():
+        if entry.name != ".venv":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    for op, arg in runtime:
+        if op == "COPY" and not arg.startswith("--from"):
+            *sources, target = arg.split()
+            for source in sources:
+                if (project / source).is_dir():
+                    shutil.copytree(project / source, app / target)
+                else:
+                    shutil.copy2(project / source, app / target)
+    assert not (app / "example_service").exists(), "the runtime stage has no source tree"
+    service = isolated_environ(DATABASE_URL=pg_database)
+    service["PATH"] = f"{app / '.venv' / 'bin'}:{service['PATH']}"
+    check(["alembic", "upgrade", "head"], cwd=app, env=service)  # compose's `migrate`
+    assert table_exists(pg_database, "public.users")
+    command = json.loads([arg for op, arg in runtime if op == "CMD"][-1])
+    assert command[:2] == ["uvicorn", "example_service.main:app"]
+    check(
+        ["python", "-c", "import example_service.main as m; assert m.app.title"],
+        cwd=app,
+        env=service,
+    )
