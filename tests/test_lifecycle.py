@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -345,3 +346,31 @@ def test_readme_quick_start_then_update_as_written(tmp_path: Path) -> None:
     ).stdout
     assert ".env.example" in status, result.describe()
     assert read_answers(service)["_commit"] == "v99.0.0"
+
+
+@pytest.mark.parametrize("source", [".", "../template", "git+file://{template}"])
+def test_the_recorded_source_is_found_by_a_later_update(
+    source: str, releases: Path, tmp_path: Path
+) -> None:
+    """Relative paths are recorded absolute; URLs as given. Either way the update, run with
+    the CLI inside the service, reaches the newest release."""
+    template = tmp_path / "template"
+    shutil.copytree(releases, template)
+    typed = source.format(template=template)
+    cwd = template if source == "." else tmp_path / "elsewhere"
+    cwd.mkdir(exist_ok=True)
+    service = tmp_path / "service"
+    copier_cli = [sys.executable, "-m", "copier"]
+    env = isolated_environ()
+    check(
+        [*copier_cli, "copy", "--defaults", "--quiet", "--vcs-ref", OLD, typed, service],
+        cwd=cwd,
+        env=env,
+    )
+    recorded = read_answers(service)["_src_path"]
+    assert recorded == (typed if typed.startswith("git+") else str(template))
+    commit_all(service, "generated")
+    check([*copier_cli, "update", "--defaults", "--quiet"], cwd=service, env=env)
+    assert read_answers(service)["_commit"] == NEW
+    assert read_answers(service)["_src_path"] == recorded
+    assert README_SECTION.splitlines()[1] in (service / "README.md").read_text()
