@@ -9,12 +9,14 @@ by actionlint (with shellcheck for its `run:` scripts). A fresh service then pas
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import re
 import secrets
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from tests.support import (
     ROOT,
     VARIANT_NAMES,
     VARIANTS,
+    Completed,
     VariantEnv,
     build_environment,
     check,
@@ -75,13 +78,33 @@ def docker_compose() -> str:
     return str(binary)
 
 
+@functools.cache
+def docker_config() -> Path:
+    """A Docker CLI configuration whose only content is the Compose v2 plugin."""
+    folder = Path(tempfile.mkdtemp(prefix="docker-config-"))
+    (folder / "cli-plugins").mkdir()
+    (folder / "cli-plugins" / "docker-compose").symlink_to(docker_compose())
+    return folder
+
+
+def compose(project: Path, *args: str) -> Completed:
+    """`docker compose ARGS` in ``project`` (the Docker CLI with the Compose v2 plugin;
+    the plugin binary alone where no Docker CLI is installed). No engine is needed."""
+    env = isolated_environ()
+    docker = shutil.which("docker", path=env["PATH"])
+    if docker:
+        env["DOCKER_CONFIG"] = str(docker_config())
+        command = [docker, "compose"]
+    else:
+        command = [docker_compose()]
+    return run([*command, "--project-directory", project, *args], cwd=project, env=env)
+
+
 def compose_config(project: Path) -> dict[str, Any]:
     """`docker compose config`: the file validated and resolved by Compose v2."""
-    result = check(
-        [docker_compose(), "--project-directory", project, "config", "--format", "json"],
-        cwd=project,
-        env=isolated_environ(),
-    )
+    result = compose(project, "config", "--format", "json")
+    if result.returncode != 0:
+        pytest.fail(f"docker compose config failed:\n{result.describe()}", pytrace=False)
     config = yaml.safe_load(result.output[result.output.index("{") :])
     assert isinstance(config, dict)
     return config
@@ -137,15 +160,13 @@ def test_compose_file_is_invalid_when_broken(
     """The validation has teeth: a dependency on a service that does not exist fails."""
     project = tmp_path / "service"
     shutil.copytree(rendered(DEFAULT_VARIANT), project)
-    compose = project / "compose.yaml"
-    compose.write_text(
-        compose.read_text().replace("migrate:\n        condition", "migrat:\n        condition")
+    compose_file = project / "compose.yaml"
+    compose_file.write_text(
+        compose_file.read_text().replace(
+            "migrate:\n        condition", "migrat:\n        condition"
+        )
     )
-    result = run(
-        [docker_compose(), "--project-directory", project, "config", "--quiet"],
-        cwd=project,
-        env=isolated_environ(),
-    )
+    result = compose(project, "config", "--quiet")
     assert result.returncode != 0, result.describe()
     assert "migrat" in result.output
 
@@ -275,11 +296,12 @@ def test_dockerfile_builds_with_uv_and_runs_unprivileged(
 # ---------------------------------------------------------------------------------------
 # A fresh service, as its team uses it: uv, pre-commit, compose, workflow lint
 # ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("variant", [DEFAULT_VARIANT, "postgresql-async-service_commit-none"])
 def test_fresh_service_passes_uv_run_pytest_and_pre_commit(
-    tmp_path: Path, rendered: Callable[[str], Path]
+    variant: str, tmp_path: Path, rendered: Callable[[str], Path]
 ) -> None:
     project = tmp_path / "service"
-    copy_project(rendered(DEFAULT_VARIANT), project)
+    copy_project(rendered(variant), project)
     commit_all(project, "generated")
     uv = uv_binary()
     env = isolated_environ(
