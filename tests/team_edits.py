@@ -19,15 +19,16 @@ from pathlib import Path
 
 from tests.support import read_answers
 
-#: The route the team adds, in a module of its own.
+#: The route the team adds, in a module of its own. Where the service declares the errors
+#: every route can answer (``api/responses.py``), the team follows that convention.
 VERSION_MODULE = '''\
 """The service's version, for deployment checks."""
 
 from importlib.metadata import version
 
 from fastapi import APIRouter
-
-router = APIRouter(tags=["meta"])
+{import_responses}
+router = APIRouter(tags=["meta"]{responses})
 
 
 @router.get("/version")
@@ -65,8 +66,25 @@ def team_edit(project: Path, *, service_method: bool = True) -> None:
     """Apply the team's edits to a rendered ``project`` (any variant)."""
     slug = read_answers(project)["project_slug"]
     package = project / slug
-    (package / "api" / "version.py").write_text(VERSION_MODULE.format(dist=slug.replace("_", "-")))
+    declares_errors = (package / "api" / "responses.py").is_file()
+    (package / "api" / "version.py").write_text(
+        VERSION_MODULE.format(
+            dist=slug.replace("_", "-"),
+            import_responses=(
+                f"\nfrom {slug}.api.responses import ANY_ROUTE\n" if declares_errors else ""
+            ),
+            responses=", responses=ANY_ROUTE" if declares_errors else "",
+        )
+    )
     (project / "tests" / "test_version.py").write_text(VERSION_TEST)
+    openapi_test = project / "tests" / "test_openapi.py"
+    if openapi_test.is_file() and "\nDECLARED = {\n" in openapi_test.read_text():
+        # The suite pins the routes and what each declares: the new one joins them.
+        _replace_once(
+            openapi_test,
+            "\nDECLARED = {\n",
+            '\nDECLARED = {\n    ("get", "/version"): {"200"} | ERRORS,\n',
+        )
     main = package / "main.py"
     _replace_once(
         main,
