@@ -436,3 +436,86 @@ def table_exists(url: str, table: str) -> bool:
     with connect_admin(url) as connection:
         row = connection.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
         return bool(row and row[0])
+
+
+# ---------------------------------------------------------------------------------------
+# Template versions and `copier update`
+# ---------------------------------------------------------------------------------------
+GIT_IDENTITY = ("-c", "user.name=Template Tests", "-c", "user.email=tests@example.com")
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *GIT_IDENTITY, *args], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def snapshot_of_this_checkout(destination: Path) -> Path:
+    """A clone of this repository with the working tree's changes committed in the clone.
+
+    Copier renders uncommitted changes from a temporary commit that a later update
+    cannot find again; updates need a real commit. Only the clone is written to.
+    """
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(destination)], check=True)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for relative in filter(None, listed.split("\0")):
+        source, target = ROOT / relative, destination / relative
+        if source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        elif target.exists():  # deleted in the working tree, not yet in a commit
+            target.unlink()
+    git(destination, "add", "-A")
+    if git(destination, "status", "--porcelain").strip():
+        git(destination, "commit", "--quiet", "--no-verify", "-m", "working tree")
+    return destination
+
+
+def copy_from(
+    template: Path, answers: Mapping[str, Any], destination: Path, vcs_ref: str | None = "HEAD"
+) -> Path:
+    """``copier copy --defaults`` of ``template`` at ``vcs_ref`` (None: its newest tag)."""
+    copier.run_copy(
+        str(template),
+        str(destination),
+        data=dict(answers),
+        defaults=True,
+        vcs_ref=vcs_ref,
+        quiet=True,
+        unsafe=False,
+    )
+    return destination
+
+
+def update_project(
+    project: Path, answers: Mapping[str, Any] | None = None, vcs_ref: str | None = None
+) -> None:
+    """``copier update --defaults [--data ...] [--vcs-ref ...]`` inside ``project``."""
+    copier.run_update(
+        str(project),
+        data=dict(answers or {}),
+        defaults=True,
+        overwrite=True,
+        quiet=True,
+        unsafe=False,
+        vcs_ref=vcs_ref,
+    )
+
+
+def commit_all(project: Path, message: str) -> None:
+    """Commit everything in ``project`` (``git init`` first if it is not a repository)."""
+    if not (project / ".git").exists():
+        git(project, "init", "--quiet", "--initial-branch=main")
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "--no-verify", "-m", message)
+
+
+def without_git(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {path: content for path, content in files.items() if not path.startswith(".git/")}

@@ -41,7 +41,8 @@ DEFAULTS = {
     "session_style": "explicit",
     "background_tasks": "fastapi",
 }
-TEMPLATE_SYNTAX = re.compile(rb"\{\{|\{%|\{#")
+# GitHub Actions expressions, ${{ ... }}, are the workflow's own syntax, not Jinja's.
+TEMPLATE_SYNTAX = re.compile(rb"(?<!\$)\{\{|\{%|\{#")
 
 
 def test_readme_command_renders_the_default_service_without_trust(tmp_path: Path) -> None:
