@@ -23,13 +23,15 @@ from pathlib import Path
 
 import copier
 import httpx
+from matrix import variants
 from uv import find_uv_bin
 
 ROOT = Path(__file__).resolve().parent.parent
 PATTERNS = {
-    "explicit": {"session_style": "explicit"},
-    "service_commit": {"session_style": "dependency", "commit_strategy": "service"},
-    "dependency_commit": {"session_style": "dependency", "commit_strategy": "dependency"},
+    answers_pattern: answers
+    for name, answers in variants().items()
+    if name.startswith("sqlite-sync-") and name.endswith("-fastapi")
+    for answers_pattern in [name.split("-")[2]]
 }
 
 

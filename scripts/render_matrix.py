@@ -2,36 +2,14 @@
 
     python scripts/render_matrix.py OUT_DIR [--vcs-ref HEAD]
 
-Each variant lands in OUT_DIR/<database>-<concurrency>-<pattern>-<background>.
+Each variant of scripts/matrix.py lands in OUT_DIR/<its name>.
 """
 
 import argparse
-import itertools
 from pathlib import Path
 
 import copier
-
-ROOT = Path(__file__).resolve().parent.parent
-PATTERNS = {
-    "explicit": {"session_style": "explicit"},
-    "dependency_commit": {"session_style": "dependency", "commit_strategy": "dependency"},
-    "service_commit": {"session_style": "dependency", "commit_strategy": "service"},
-}
-
-
-def variants() -> list[tuple[str, dict[str, str]]]:
-    result = []
-    for database, concurrency, pattern, background in itertools.product(
-        ("sqlite", "postgresql"), ("sync", "async"), PATTERNS, ("fastapi", "none")
-    ):
-        answers = {
-            "database": database,
-            "concurrency": concurrency,
-            "background_tasks": background,
-            **PATTERNS[pattern],
-        }
-        result.append((f"{database}-{concurrency}-{pattern}-{background}", answers))
-    return result
+from matrix import ROOT, variants
 
 
 def main() -> None:
@@ -39,7 +17,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--vcs-ref", default=None)
     args = parser.parse_args()
-    for name, answers in variants():
+    for name, answers in variants().items():
         copier.run_copy(
             str(ROOT),
             args.out / name,

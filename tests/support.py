@@ -7,7 +7,6 @@ reading a pytest summary line, and throwaway PostgreSQL databases.
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import os
 import re
 import secrets
@@ -24,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import copier
+import matrix
 import psycopg
 import pytest
 import yaml
@@ -72,49 +72,17 @@ SERVICE_SETTINGS = (
 )
 
 
-def _load_matrix() -> list[tuple[str, dict[str, str]]]:
-    """The variant list of scripts/render_matrix.py, the one place that defines it."""
-    path = ROOT / "scripts" / "render_matrix.py"
-    spec = importlib.util.spec_from_file_location("render_matrix", path)
-    assert spec is not None, f"cannot load {path}"
-    assert spec.loader is not None, f"cannot load {path}"
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    variants: list[tuple[str, dict[str, str]]] = module.variants()
-    return variants
-
-
-VARIANTS: dict[str, dict[str, str]] = dict(_load_matrix())
+VARIANTS: dict[str, dict[str, str]] = matrix.variants()
 VARIANT_NAMES: list[str] = list(VARIANTS)
 #: Set to 1 to run every variant's suite on the other database too, not a sample.
 FULL_MATRIX_ENV = "TEMPLATE_TEST_FULL_MATRIX"
-
-
-def pairwise(names: list[str]) -> list[str]:
-    """A few variants that together show every pair of answers side by side.
-
-    Names are ``<database>-<concurrency>-<pattern>-<background>``; greedy: take the
-    variant that covers most pairs not yet covered, until none is left.
-    """
-
-    def pairs(name: str) -> set[tuple[tuple[int, str], tuple[int, str]]]:
-        answers = list(enumerate(name.split("-")))
-        return {(a, b) for i, a in enumerate(answers) for b in answers[i + 1 :]}
-
-    uncovered = set().union(*(pairs(name) for name in names))
-    chosen: list[str] = []
-    while uncovered:
-        best = max(names, key=lambda name: len(pairs(name) & uncovered))
-        chosen.append(best)
-        uncovered -= pairs(best)
-    return chosen
 
 
 def cross_database_variants() -> list[str]:
     """Variants whose suite also runs on the database they were not generated for."""
     if os.environ.get(FULL_MATRIX_ENV) == "1":
         return VARIANT_NAMES
-    return pairwise(VARIANT_NAMES)
+    return matrix.pairwise(VARIANT_NAMES)
 
 
 #: The variant `copier copy --defaults` renders.
