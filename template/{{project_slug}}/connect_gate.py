@@ -5,9 +5,6 @@ unreachable waits out the connect timeout on its own; a burst of them queues beh
 the pool (or the request-session limit) and the last ones answer long after the
 first already knew. After a connection attempt fails, the gate refuses new attempts
 at once for a short while, then lets the next one try the database again.
-
-Every failed attempt leaves here as the driver's ``OperationalError``, which
-SQLAlchemy wraps and errors.py answers with 503.
 """
 
 import threading
@@ -45,16 +42,9 @@ class ConnectGate:
             )
         try:
             connection = dialect.connect(*cargs, **cparams)
-        except Exception as exc:
+        except Exception:
             with self._lock:
                 self._closed_until = time.monotonic() + self._cooldown
-            if isinstance(exc, (OSError, TimeoutError)):
-                # asyncpg reports a refused or timed-out connection with these built-in
-                # errors; as the DBAPI's OperationalError it reads as every other
-                # driver's report of an unreachable database.
-                raise dialect.loaded_dbapi.OperationalError(
-                    f"cannot connect: {exc!r}"
-                ) from exc
             raise
         with self._lock:
             self._closed_until = 0.0
