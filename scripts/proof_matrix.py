@@ -321,9 +321,10 @@ class Failure(AssertionError):
     """A behaviour the subject does not keep; the message is the cell's reason."""
 
 
-def expect(condition: object, message: str) -> None:
+def expect(condition: object, message: str | Callable[[], str]) -> None:
+    """Raise Failure unless ``condition``; a callable message is built only on failure."""
     if not condition:
-        raise Failure(message)
+        raise Failure(message if isinstance(message, str) else message())
 
 
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Greenlet)\w*): (.*)$")
@@ -387,12 +388,21 @@ class Server:
         return self.log.stat().st_size
 
     def log_error(self, mark: int = 0) -> str:
-        """The last exception line the server logged after ``mark``, scrubbed of ids."""
-        with self.log.open("rb") as handle:
-            handle.seek(mark)
-            text = handle.read().decode(errors="replace")
-        found = [m for line in text.splitlines() if (m := _EXCEPTION_LINE.match(line.strip()))]
-        if not found:
+        """The last exception line the server logged after ``mark``, scrubbed of ids.
+
+        A server logs an exception after it has sent the 500, so wait (briefly) for one.
+        """
+        found: list[re.Match[str]] = []
+
+        def logged() -> bool:
+            with self.log.open("rb") as handle:
+                handle.seek(mark)
+                text = handle.read().decode(errors="replace")
+            lines = (line.strip().lstrip("|+ ") for line in text.splitlines())
+            found[:] = [m for line in lines if (m := _EXCEPTION_LINE.match(line))]
+            return bool(found)
+
+        if not wait_for(logged, 3):
             return ""
         name, message = found[-1].groups()
         return f" (server log: {name.rsplit('.', 1)[-1]}: {scrub(message)})"
@@ -440,13 +450,17 @@ def probe_commit(server: Server) -> None:
     stored = server.database.scalar("SELECT count(*) FROM users WHERE email = ?", rejected)
     expect(
         status != 0,
-        f"the connection was dropped without a response when the COMMIT failed"
-        f"{server.log_error(mark)}",
+        lambda: (
+            f"the connection was dropped without a response when the COMMIT failed"
+            f"{server.log_error(mark)}"
+        ),
     )
     expect(
         status >= 400,
-        f"POST /users answered {status} for a write whose COMMIT failed; "
-        f"rows stored: {stored}{server.log_error(mark)}",
+        lambda: (
+            f"POST /users answered {status} for a write whose COMMIT failed; "
+            f"rows stored: {stored}{server.log_error(mark)}"
+        ),
     )
     expect(stored == 0, f"a write whose COMMIT failed left {stored} row(s) behind")
     # The pool hands out its connections in turn: as many writes as it holds connections
@@ -456,11 +470,11 @@ def probe_commit(server: Server) -> None:
         mark = server.log_mark()
         email = server.email("after")
         status = server.client.post("/users", json={"email": email, "name": "after"}).status_code
-        expect(
-            status == 201,
-            f"after a write failed at COMMIT, a later write answered {status}: the failed "
-            f"transaction was left on a pooled connection{server.log_error(mark)}",
-        )
+        if status != 201:
+            raise Failure(
+                f"after a write failed at COMMIT, a later write answered {status}: the failed "
+                f"transaction was left on a pooled connection{server.log_error(mark)}"
+            )
 
 
 def probe_rollback(server: Server) -> None:
@@ -482,7 +496,7 @@ def probe_rollback(server: Server) -> None:
     after = server.client.get(f"/users/{second['id']}")
     expect(
         after.status_code == 200,
-        f"the request after a failed one answered {after.status_code}{server.log_error()}",
+        lambda: f"the request after a failed one answered {after.status_code}{server.log_error()}",
     )
 
 
@@ -542,7 +556,8 @@ def probe_background(server: Server) -> None:
 
     appeared = wait_for(lambda: count() >= 1)
     expect(
-        appeared, f"no welcome email was recorded within {DEADLINE:.0f} s{server.log_error(mark)}"
+        appeared,
+        lambda: f"no welcome email was recorded within {DEADLINE:.0f} s{server.log_error(mark)}",
     )
     server.quiet()
     rows = server.database.rows(
@@ -575,8 +590,10 @@ def probe_pool(server: Server) -> None:
     failed = [status for status in statuses if status != 200]
     expect(
         not failed,
-        f"{len(failed)} of {CONCURRENT_CALLS} concurrent process calls failed "
-        f"(status {', '.join(map(str, sorted(set(failed))))}){server.log_error(mark)}",
+        lambda: (
+            f"{len(failed)} of {CONCURRENT_CALLS} concurrent process calls failed "
+            f"(status {', '.join(map(str, sorted(set(failed))))}){server.log_error(mark)}"
+        ),
     )
 
 
@@ -592,7 +609,7 @@ def probe_async(server: Server) -> None:
     emails = server.client.get(f"/users/{user['id']}/emails")
     expect(
         emails.status_code == 200,
-        f"GET /users/{{id}}/emails answered {emails.status_code}{server.log_error(mark)}",
+        lambda: f"GET /users/{{id}}/emails answered {emails.status_code}{server.log_error(mark)}",
     )
     ids = []
     for _ in range(12):
@@ -613,7 +630,7 @@ def probe_async(server: Server) -> None:
     failed = [status for status in statuses if status != 200]
     expect(
         not failed,
-        f"{len(failed)} of {len(ids)} concurrent reads failed{server.log_error(mark)}",
+        lambda: f"{len(failed)} of {len(ids)} concurrent reads failed{server.log_error(mark)}",
     )
     logged = [line for line in server.log.read_text().splitlines() if ASYNC_ERRORS.search(line)]
     expect(not logged, f"the server logged: {scrub(logged[0]) if logged else ''}")
@@ -634,8 +651,10 @@ def probe_api(server: Server) -> None:
     duplicate = call("POST", "/users", "/users", json={"email": email.lower(), "name": "case"})
     expect(
         duplicate.status_code == 409,
-        f"a duplicate email differing in case answered {duplicate.status_code}, not 409"
-        f"{server.log_error()}",
+        lambda: (
+            f"a duplicate email differing in case answered {duplicate.status_code}, not 409"
+            f"{server.log_error()}"
+        ),
     )
     server.quiet()
     stored = server.database.scalar(
