@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ SETTINGS = {
 }
 #: Concurrent slow ``process`` calls of behaviour 6: six times the pool's capacity.
 CONCURRENT_CALLS = 18
-DEADLINE = 10.0
+DEADLINE = 5.0
 REJECTED = "@rejected-at-commit.test"
 
 
@@ -832,60 +832,73 @@ def clean_environ(**extra: str) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def serve(workspace: Workspace, subject: Subject, url: str) -> Iterator[Server]:
-    cwd = workspace.render(subject.variant) if subject.variant is not None else REFERENCE
-    port = free_port()
-    log = workspace.folder / "subjects" / f"{subject.id}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    env = clean_environ(
-        DATABASE_URL=url,
-        PROOF_TARGET=subject.target,
-        PYTHONPATH=os.pathsep.join([str(SCRIPTS), str(cwd)]),
-        **SETTINGS,
-    )
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                workspace.python,
-                "-m",
-                "uvicorn",
-                "proof_shim:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--timeout-graceful-shutdown",
-                "2",
-            ],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(subject, f"http://127.0.0.1:{port}", log, Database(url))
-    try:
+@dataclass
+class Launched:
+    """A subject's server, started but perhaps not yet ready; ``stack`` ends it all."""
+
+    server: Server
+    process: subprocess.Popen[bytes]
+    stack: ExitStack
+
+    def wait_ready(self) -> None:
+        server, process = self.server, self.process
 
         def up() -> bool:
             if process.poll() is not None:
-                raise RuntimeError(f"{subject.id} exited at startup:\n{log.read_text()}")
+                raise RuntimeError(
+                    f"{server.subject.id} exited at startup:\n{server.log.read_text()}"
+                )
             try:
                 return server.client.get("/openapi.json").status_code == 200
             except httpx.TransportError:
                 return False
 
         if not wait_for(up, 60):
-            raise RuntimeError(f"{subject.id} did not start within 60 s:\n{log.read_text()}")
-        yield server
-    finally:
-        server.client.close()
-        # Killed outright: the database is thrown away, so a graceful shutdown buys nothing.
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+            raise RuntimeError(
+                f"{server.subject.id} did not start within 60 s:\n{server.log.read_text()}"
+            )
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    # Killed outright: the database is thrown away, so a graceful shutdown buys nothing.
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def launch(workspace: Workspace, subject: Subject) -> Launched:
+    """Start ``subject`` on a fresh database; its server may still be importing."""
+    stack = ExitStack()
+    try:
+        url = stack.enter_context(workspace.database_for(subject))
+        cwd = workspace.render(subject.variant) if subject.variant is not None else REFERENCE
+        port = free_port()
+        log = workspace.folder / "subjects" / f"{subject.id}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env = clean_environ(
+            DATABASE_URL=url,
+            PROOF_TARGET=subject.target,
+            PYTHONPATH=os.pathsep.join([str(SCRIPTS), str(cwd)]),
+            **SETTINGS,
+        )
+        command = [str(workspace.python), "-m", "uvicorn", "proof_shim:app"]
+        options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [*command, *options],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        stack.callback(kill, process)
+        server = Server(subject, f"http://127.0.0.1:{port}", log, Database(url))
+        stack.callback(server.client.close)
+    except BaseException:
+        stack.close()
+        raise
+    return Launched(server, process, stack)
 
 
 #: Routes a probe needs beyond ``POST /users`` and ``GET /users/{id}``: a reference app
@@ -905,10 +918,12 @@ def serves(server: Server, method: str, path: str) -> bool:
     )
 
 
-def run_subject(workspace: Workspace, subject: Subject) -> dict[str, dict[str, str]]:
+def run_subject(launched: Launched) -> dict[str, dict[str, str]]:
     cells: dict[str, dict[str, str]] = {}
     timings: dict[str, float] = {}
-    with workspace.database_for(subject) as url, serve(workspace, subject, url) as server:
+    server, subject = launched.server, launched.server.subject
+    with launched.stack:
+        launched.wait_ready()
         for behaviour, probe in PROBES.items():
             if behaviour == "async" and subject.concurrency == "sync":
                 cells[behaviour] = {"status": "n/a", "detail": "sync subject"}
@@ -947,9 +962,22 @@ def run(database: str, chosen: list[Subject], workdir: Path | None = None) -> di
         started = time.monotonic()
         workspace.build(chosen)
         rows = []
-        for subject in chosen:
+        # The next subject's server starts while this one is probed: starting is mostly
+        # importing (CPU), probing mostly waiting on the slow external service.
+        upcoming = launch(workspace, chosen[0]) if chosen else None
+        for index, subject in enumerate(chosen):
             subject_started = time.monotonic()
-            cells = run_subject(workspace, subject)
+            assert upcoming is not None
+            current = upcoming
+            try:
+                following = chosen[index + 1] if index + 1 < len(chosen) else None
+                upcoming = launch(workspace, following) if following else None
+                cells = run_subject(current)
+            except BaseException:
+                current.stack.close()
+                if upcoming is not None:
+                    upcoming.stack.close()
+                raise
             print(
                 f"{subject.id:<44} "
                 + " ".join(f"{b}={c['status']}" for b, c in cells.items())
