@@ -18,6 +18,8 @@ Markers, each alone on a line of a page's Markdown:
 ``[[include PATH]]``
     Another file under ``docs/`` if it exists (the benchmark's results), else a note
     saying how to produce it.
+``[[pool-times DATABASE]]``
+    How long each subject took for the matrix's concurrent slow calls.
 ``[[questions]]``
     copier.yml's questions as a table.
 
@@ -187,6 +189,22 @@ def matrix_failures(args: list[str]) -> str:
     return "\n".join(lines) if lines else "No cell fails."
 
 
+def pool_times(args: list[str]) -> str:
+    """How long each subject took to answer the pool probe's concurrent slow calls."""
+    result = load_matrix(args[0])
+    lines = [
+        "| subject | 18 concurrent `process` calls took | all answered 200 |",
+        "|---|---|---|",
+    ]
+    for row in result["subjects"]:
+        seconds = row.get("measured", {}).get("pool_seconds")
+        if seconds is None:
+            continue
+        passed = STATUS[row["cells"]["pool"]["status"]]
+        lines.append(f"| `{row['id']}` ({row['label']}) | {seconds:.1f} s | {passed} |")
+    return "\n".join(lines)
+
+
 def escape(text: str) -> str:
     return text.replace("<", "&lt;").replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
 
@@ -230,6 +248,7 @@ HANDLERS = {
     "source": source_block,
     "proof-matrix": matrix_table,
     "proof-failures": matrix_failures,
+    "pool-times": pool_times,
     "include": include,
 }
 

@@ -345,6 +345,8 @@ class Server:
     database: Database
     client: httpx.Client = field(init=False)
     counter: int = 0
+    #: Timings worth showing (not compared by --check: they vary from run to run).
+    measured: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # No keep-alive: a subject that closes a connection after a server error must not
@@ -586,7 +588,9 @@ def probe_pool(server: Server) -> None:
             return client.post(f"/users/{user['id']}/process").status_code
 
     with ThreadPoolExecutor(CONCURRENT_CALLS) as pool:
+        started = time.monotonic()
         statuses = list(pool.map(call, range(CONCURRENT_CALLS)))
+        server.measured["pool_seconds"] = round(time.monotonic() - started, 2)
     failed = [status for status in statuses if status != 200]
     expect(
         not failed,
@@ -919,6 +923,7 @@ def serves(server: Server, method: str, path: str) -> bool:
 
 
 def run_subject(launched: Launched) -> dict[str, dict[str, str]]:
+    """The subject's cells; what it measured on the way is in ``launched.server.measured``."""
     cells: dict[str, dict[str, str]] = {}
     timings: dict[str, float] = {}
     server, subject = launched.server, launched.server.subject
@@ -984,7 +989,7 @@ def run(database: str, chosen: list[Subject], workdir: Path | None = None) -> di
                 + f"  ({time.monotonic() - subject_started:.1f}s)",
                 file=sys.stderr,
             )
-            rows.append({**subject.describe(), "cells": cells})
+            rows.append({**subject.describe(), "cells": cells, "measured": current.server.measured})
         return {
             "database": database,
             "settings": SETTINGS,
@@ -1038,7 +1043,13 @@ def merge(existing: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    # Turn SIGTERM into an exception, so every started server and database is cleaned up.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=matrix.choices("database"), default="sqlite")
     parser.add_argument("--subset", choices=("all", "ci"), default="all")
