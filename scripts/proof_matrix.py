@@ -167,7 +167,7 @@ REFERENCES = (
     ("naive_get_db", "naive get_db", {"sync": "naive_get_db", "async": "naive_get_db_async"}),
     (
         "get_db_with_commit",
-        "get_db_with_commit (default scope)",
+        "get_db_with_commit, default scope",
         {"sync": "get_db_with_commit", "async": "get_db_with_commit_async"},
     ),
     (
@@ -260,7 +260,8 @@ class Database:
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as pg:
-            return pg.execute(self._sql(statement), params).fetchall()
+            # No parameters, no placeholders: a literal % (as in LIKE) stays a %.
+            return pg.execute(self._sql(statement), params or None).fetchall()
 
     def scalar(self, statement: str, *params: Any) -> Any:
         rows = self.rows(statement, *params)
@@ -745,7 +746,8 @@ class Workspace:
         for subject in chosen:
             if subject.variant is not None:
                 self.render(subject.variant)
-        if self.python.exists():
+        installed = self.folder / "venv" / ".proof-matrix-installed"
+        if installed.exists():
             return
         uv = os.fsdecode(find_uv_bin())
         env = {**clean_environ(), "UV_PYTHON_DOWNLOADS": "never"}
@@ -763,13 +765,13 @@ class Workspace:
                 "--python",
                 self.python,
                 *requirements,
-                "--extra",
-                "postgresql",
+                # The shim's own connection on PostgreSQL, whichever driver the app uses.
                 "psycopg[binary]>=3.2",
             ],
             env=env,
             check=True,
         )
+        installed.touch()
 
     def versions(self) -> dict[str, str]:
         code = (
