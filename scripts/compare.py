@@ -12,7 +12,7 @@ rendered from this checkout (uncommitted changes included) and the command print
 2. the files only one side has, and the files that differ (lines added and removed);
 3. the key code side by side: ``process``, the session dependency, the background task;
 4. the proof-matrix cells that differ (from the checked-in ``docs/proof-matrix.json``);
-5. the benchmark rows of both patterns, if ``docs/benchmarks/results.md`` has them.
+5. the benchmark rows of both variants, if ``docs/benchmarks/results.md`` has them.
 """
 
 from __future__ import annotations
@@ -144,8 +144,11 @@ def proof_rows(answers: dict[str, str]) -> dict[str, dict[str, str]] | None:
     return None
 
 
-def benchmark_rows(patterns: set[str]) -> list[str]:
-    """The header and the rows naming one of ``patterns`` of each benchmark results table."""
+def benchmark_rows(names: set[str]) -> list[str]:
+    """The header and the rows whose first cell is one of ``names``, of each results table.
+
+    scripts/benchmark.py names each service by its variant name in the first column.
+    """
     if not BENCHMARK_RESULTS.exists():
         return []
     tables: list[list[str]] = []
@@ -160,7 +163,7 @@ def benchmark_rows(patterns: set[str]) -> list[str]:
     shown: list[str] = []
     for table in tables:
         header, rows = table[:2], table[2:]
-        matching = [row for row in rows if any(pattern in row for pattern in patterns)]
+        matching = [row for row in rows if row.strip().strip("|").split("|")[0].strip() in names]
         if matching:
             shown += [*header, *matching, ""]
     return shown
@@ -240,13 +243,13 @@ def compare(a: dict[str, str], b: dict[str, str], out: TextIO, width: int = 160)
                     print(f"    {side}: {cells[behaviour]['detail']}", file=out)
 
     heading(out, "Benchmark")
-    patterns = {matrix.computed("session_pattern", a), matrix.computed("session_pattern", b)}
-    rows = benchmark_rows(patterns)
+    rows = benchmark_rows({name_a, name_b})
     if rows:
         print("\n".join(rows).strip(), file=out)
     elif BENCHMARK_RESULTS.exists():
         print(
-            f"docs/benchmarks/results.md has no row naming {' or '.join(sorted(patterns))}",
+            f"docs/benchmarks/results.md has no row for {name_a} or {name_b}"
+            " (python scripts/benchmark.py --variants NAME adds them)",
             file=out,
         )
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import compare
 import pytest
@@ -56,3 +57,26 @@ def test_identical_answers_differ_in_nothing() -> None:
     answers = compare.parse_side(EXPLICIT)
     assert compare.compare(answers, answers, out) == 0
     assert "no differences" in out.getvalue()
+
+
+def test_benchmark_rows_of_both_variants_with_their_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = tmp_path / "results.md"
+    results.write_text(
+        "# Results\n\n"
+        "| service | vs naive |\n|---|---|\n"
+        "| postgresql-sync-explicit-fastapi | 3.1x |\n"
+        "| postgresql-sync-dependency_commit-fastapi | 0.9x |\n"
+        "| naive get_db | 1.0x |\n\n"
+        "Machine: two cores.\n"
+    )
+    monkeypatch.setattr(compare, "BENCHMARK_RESULTS", results)
+    rows = compare.benchmark_rows({"postgresql-sync-explicit-fastapi"})
+    assert rows == [
+        "| service | vs naive |",
+        "|---|---|",
+        "| postgresql-sync-explicit-fastapi | 3.1x |",
+        "",
+    ]
+    assert compare.benchmark_rows({"sqlite-sync-explicit-fastapi"}) == []
