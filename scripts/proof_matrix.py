@@ -193,6 +193,14 @@ CI_REFERENCES = (
 )
 
 
+def pattern_source(pattern: str) -> str:
+    """Where the template keeps a session pattern's code (the layout may move)."""
+    for folder in (f"units/session/{pattern}/", f"variants/session/{pattern}/"):
+        if (ROOT / folder).is_dir():
+            return folder
+    return "copier.yml"
+
+
 def subjects(database: str) -> list[Subject]:
     """Every subject on ``database``: the offered variants, then the reference apps."""
     result = []
@@ -208,7 +216,7 @@ def subjects(database: str) -> list[Subject]:
                 pattern=pattern,
                 concurrency=answers["concurrency"],
                 background=answers["background_tasks"],
-                source=f"variants/session/{pattern}/",
+                source=pattern_source(pattern),
                 target="example_service.main:app",
                 variant=name,
             )
