@@ -1,137 +1,624 @@
-"""Compare session patterns under a slow external service, in one run.
+"""Throughput and latency of generated services against two baselines, in one run.
 
-    python scripts/benchmark.py [--requests 60] [--delay-ms 200] [--pool 5]
+    python scripts/benchmark.py                      # the PostgreSQL variants, about 8 minutes
+    python scripts/benchmark.py --variants 'postgresql-async-*' --duration 10
+    python scripts/benchmark.py --smoke              # one variant, a second per route
 
-Renders the sync SQLite variant of each session pattern, serves each under uvicorn
-with the same small pool, fires ``--requests`` concurrent ``POST /users/{id}/process``
-calls (each waits ``--delay-ms`` on the simulated external service) and prints the
-wall time per pattern and its ratio to the explicit pattern. Needs uv (pip install uv);
-every variant gets its own virtualenv, built from uv's cache after the first.
+Renders the variants asked for (names or shell patterns of ``scripts/matrix.py``; by
+default every PostgreSQL variant with FastAPI background tasks, since the background
+choice changes none of the measured routes), gives each its own virtualenv (uv, from
+its cache after the first) and serves each with one uvicorn process on 127.0.0.1, all
+on one throwaway PostgreSQL database seeded with ``--rows`` users. Beside them, in the
+same run, it serves ``reference/naive_get_db.py`` (the tutorial ``get_db`` pattern)
+and ``reference/raw_asyncpg.py`` (Starlette and asyncpg, the bound).
+
+Each route is loaded by wrk (``apt-get install wrk``) for ``--duration`` seconds:
+
+- ``read``: ``GET /users/{id}`` of random users; ``list``: ``GET /users?limit=50``;
+  ``create``: ``POST /users``, all with ``--clients`` connections;
+- ``process 0ms`` and ``process 100ms``: ``POST /users/{id}/process`` with the
+  external service answering at once or after 100 ms, with ``--process-clients``
+  connections, more than the pool's 15 (pool 5 plus overflow 10, the defaults);
+- ``export``: ``GET /users/export`` downloaded once after a warm-up, its time and
+  the growth of the server's peak resident memory while it ran.
+
+It prints requests/s, p50/p99 latency and errors per service and route, then ratios
+between them (the targets of issue 10 are shown beside them, as numbers, not as
+verdicts), and writes the same as Markdown to ``--markdown`` (by default
+docs/benchmarks/results.md for a full run). Noisy machines vary between runs; compare
+ratios within one run.
+
+PostgreSQL: ``--pg-url`` (default ``$TEMPLATE_TEST_PG_URL`` or
+``postgresql://postgres@127.0.0.1:5432/postgres``) is an administrator URL on
+127.0.0.1; the run creates its own database there and drops it at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import json
 import os
+import platform
+import re
+import secrets
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import copier
-import httpx
-from matrix import variants
+import psycopg
+from matrix import computed, variants
+from psycopg import sql
 from uv import find_uv_bin
 
 ROOT = Path(__file__).resolve().parent.parent
-PATTERNS = {
-    answers_pattern: answers
-    for name, answers in variants().items()
-    if name.startswith("sqlite-sync-") and name.endswith("-fastapi")
-    for answers_pattern in [name.split("-")[2]]
+REFERENCE = ROOT / "reference"
+DEFAULT_MARKDOWN = ROOT / "docs" / "benchmarks" / "results.md"
+DEFAULT_VARIANTS = ("postgresql-*-fastapi",)
+SMOKE_VARIANT = "postgresql-async-explicit-fastapi"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+HOST = "127.0.0.1"
+SLUG = "example_service"
+# What the reference apps import; the same releases the variants resolve to.
+REFERENCE_REQUIREMENTS = (
+    "fastapi",
+    "sqlalchemy",
+    "psycopg[binary]",
+    "asyncpg",
+    "uvicorn[standard]",
+)
+# The pool every server gets: the generated services' defaults, stated explicitly.
+POOL_SIZE, MAX_OVERFLOW = 5, 10
+# Threads of Starlette's thread pool, which runs sync endpoints (anyio's default).
+SYNC_THREADS = 40
+SLOW_EXTERNAL_MS = 100
+START_TIMEOUT = 60.0
+ROUTES = ("read", "list", "create", "process 0ms", f"process {SLOW_EXTERNAL_MS}ms")
+
+# wrk prints one JSON line when a run ends; latencies are in microseconds.
+LUA_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+LUA_REQUESTS = {
+    "read": 'request = function() return wrk.format("GET", "/users/" .. '
+    "math.random(1, {rows})) end",
+    "list": 'request = function() return wrk.format("GET", "/users?offset=" .. '
+    'math.random(0, {rows} - 50) .. "&limit=50") end',
+    "create": """
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = '{{"email": "bench-{nonce}-' .. counter .. '@example.com", "name": "Bench"}}'
+  return wrk.format("POST", "/users", {{["Content-Type"] = "application/json"}}, body)
+end""",
+    "process": 'request = function() return wrk.format("POST", "/users/" .. '
+    'math.random(1, {rows}) .. "/process") end',
 }
+
+
+@dataclass
+class Service:
+    """One server to measure: a rendered variant or a reference app."""
+
+    name: str
+    cwd: Path
+    python: Path
+    app: str
+    app_dir: Path | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+    routes: tuple[str, ...] = (*ROUTES, "export")
+
+    @property
+    def is_variant(self) -> bool:
+        return bool(self.answers)
+
+    @property
+    def pattern(self) -> str:
+        return computed("session_pattern", self.answers) if self.answers else self.name
+
+    def process_slots(self, clients: int) -> int:
+        """How many ``process`` calls can wait on the external service at once."""
+        slots = clients
+        if self.answers.get("concurrency") == "sync" or self.name == "naive get_db":
+            slots = min(slots, SYNC_THREADS)
+        if self.pattern == "dependency_commit":
+            # Its request sessions are limited to the pool's capacity less one.
+            slots = min(slots, POOL_SIZE + MAX_OVERFLOW - 1)
+        if self.name == "naive get_db":
+            # Its session keeps a pool connection while the external service runs.
+            slots = min(slots, POOL_SIZE + MAX_OVERFLOW)
+        return slots
+
+
+@dataclass
+class Load:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass
+class Export:
+    rows: int
+    seconds: float
+    rss_growth_mb: float
+
+
+@dataclass
+class Results:
+    loads: dict[tuple[str, str], Load] = field(default_factory=dict)
+    exports: dict[str, Export] = field(default_factory=dict)
+
+
+def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [os.fspath(arg) for arg in args],
+        cwd=cwd,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def make_venv(folder: Path, *install: str) -> Path:
+    uv = os.fsdecode(find_uv_bin())
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    run(uv, "venv", "-q", "--python", sys.executable, folder / ".venv", cwd=folder, env=env)
+    python = folder / ".venv" / "bin" / "python"
+    run(uv, "pip", "install", "-q", "--python", python, *install, cwd=folder, env=env)
+    return python
+
+
+def build_variant(name: str, folder: Path) -> Service:
+    answers = variants()[name]
+    project = folder / name
+    copier.run_copy(str(ROOT), project, data=answers, defaults=True, quiet=True, vcs_ref="HEAD")
+    python = make_venv(project, "-e", ".")
+    return Service(name, project, python, f"{SLUG}.main:app", answers=dict(answers))
+
+
+def build_references(folder: Path) -> list[Service]:
+    folder.mkdir()
+    python = make_venv(folder, *REFERENCE_REQUIREMENTS)
+    return [
+        Service("naive get_db", folder, python, "naive_get_db:app", app_dir=REFERENCE),
+        Service(
+            "raw asyncpg",
+            folder,
+            python,
+            "raw_asyncpg:app",
+            app_dir=REFERENCE,
+            routes=("read", "list", "create"),
+        ),
+    ]
+
+
+def select_variants(patterns: Sequence[str]) -> list[str]:
+    names = [
+        name
+        for name in variants()
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+    ]
+    if not names:
+        raise SystemExit(f"no variant matches {' '.join(patterns)}; see scripts/matrix.py")
+    if unsupported := [name for name in names if not name.startswith("postgresql-")]:
+        raise SystemExit(f"the benchmark runs on PostgreSQL only, not {', '.join(unsupported)}")
+    return names
+
+
+def url_of(admin_url: str, database: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(admin_url)
+    if info.get("host") not in (HOST, None) and info.get("hostaddr") != HOST:
+        raise SystemExit(f"the benchmark only uses PostgreSQL on {HOST}")
+    user = info.get("user") or "postgres"
+    password = f":{info['password']}" if info.get("password") else ""
+    return f"postgresql://{user}{password}@{HOST}:{info.get('port') or 5432}/{database}"
+
+
+@contextmanager
+def bench_database(admin_url: str) -> Iterator[str]:
+    name = f"bench_{os.getpid()}_{secrets.token_hex(3)}"
+    url_of(admin_url, name)  # refuses a server elsewhere before anything is created
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield url_of(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def prepare_database(url: str, migrator: Service, rows: int) -> str:
+    """Migrate with a rendered project's Alembic, seed ``rows`` users; the server version."""
+    run(
+        migrator.python,
+        "-m",
+        "alembic",
+        "upgrade",
+        "head",
+        cwd=migrator.cwd,
+        env=server_env(url, 0),
+    )
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO users (email, name) SELECT 'user' || n || '@example.com', "
+            "'User ' || n FROM generate_series(1, %s) AS n",
+            (rows,),
+        )
+        connection.execute("VACUUM ANALYZE users")
+        version = connection.execute("SHOW server_version").fetchone()
+    return str(version[0]) if version else "?"
+
+
+def forget_created_users(url: str, rows: int) -> None:
+    """Every service starts from the same table: the seeded users, nobody else."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("DELETE FROM users WHERE id > %s", (rows,))
+
+
+def server_env(url: str, delay_ms: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DB_POOL_SIZE": str(POOL_SIZE),
+        "DB_MAX_OVERFLOW": str(MAX_OVERFLOW),
+        "EXTERNAL_SERVICE_DELAY_MS": str(delay_ms),
+        "LOG_LEVEL": "WARNING",
+    }
 
 
 def free_port() -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
 
 
-def prepare(pattern: str, folder: Path) -> Path:
-    project = folder / pattern
-    copier.run_copy(str(ROOT), project, data=PATTERNS[pattern], defaults=True, quiet=True)
-    uv = os.fsdecode(find_uv_bin())
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    subprocess.run([uv, "venv", "-q", "--python", sys.executable], cwd=project, env=env, check=True)
-    subprocess.run([uv, "pip", "install", "-q", "-e", "."], cwd=project, env=env, check=True)
-    return project
+def wait_until(condition: Callable[[], bool], deadline: float, what: str) -> None:
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
-def measure(project: Path, requests: int, delay_ms: int, pool: int) -> tuple[float, list[int]]:
-    python = project / ".venv" / "bin" / "python"
+@contextmanager
+def serving(service: Service, url: str, delay_ms: int) -> Iterator[tuple[str, int]]:
+    """One uvicorn process of the service; yields its base URL and process id."""
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{project / 'bench.db'}",
-        "DB_POOL_SIZE": str(pool),
-        "DB_MAX_OVERFLOW": "0",
-        "DB_POOL_TIMEOUT": "30",
-        "EXTERNAL_SERVICE_DELAY_MS": str(delay_ms),
-    }
-    subprocess.run(
-        [python, "-m", "alembic", "upgrade", "head"],
-        cwd=project,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    command = [
+        os.fspath(service.python),
+        "-m",
+        "uvicorn",
+        service.app,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    if service.app_dir:
+        command += ["--app-dir", os.fspath(service.app_dir)]
     server = subprocess.Popen(
-        [
-            python,
-            "-m",
-            "uvicorn",
-            "example_service.main:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=project,
-        env=env,
+        command, cwd=service.cwd, env=server_env(url, delay_ms), start_new_session=True
     )
+    base = f"http://{HOST}:{port}"
+
+    def healthy() -> bool:
+        if server.poll() is not None:
+            raise RuntimeError(f"{service.name} exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{project.name} did not start")
-                time.sleep(0.05)
-            ids = [
-                client.post("/users", json={"email": f"u{n}@x.io", "name": "U"}).json()["id"]
-                for n in range(requests)
-            ]
-            started = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=requests) as pool_:
-                statuses = list(
-                    pool_.map(lambda i: client.post(f"/users/{i}/process").status_code, ids)
-                )
-            return time.perf_counter() - started, statuses
+        wait_until(healthy, time.monotonic() + START_TIMEOUT, f"{service.name} to start")
+        yield base, server.pid
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def wrk(base: str, route: str, clients: int, seconds: float, rows: int, scripts: Path) -> Load:
+    kind = "process" if route.startswith("process") else route
+    script = scripts / f"{kind}.lua"
+    if not script.exists():
+        body = LUA_REQUESTS[kind].format(rows=rows, nonce=secrets.token_hex(4))
+        script.write_text(body + "\n" + LUA_DONE)
+    output = run(
+        "wrk",
+        "--threads",
+        "1",
+        "--connections",
+        str(clients),
+        "--duration",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "--script",
+        script,
+        base,
+    )
+    summary: dict[str, int] = json.loads(output.strip().splitlines()[-1])
+    return Load(
+        requests_per_s=summary["requests"] / (summary["duration_us"] / 1e6),
+        p50_ms=summary["p50_us"] / 1000,
+        p99_ms=summary["p99_us"] / 1000,
+        errors=summary["errors"],
+    )
+
+
+def memory_kb(pid: int, key: str) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(rf"^{key}:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def export(base: str, pid: int) -> Export:
+    """Download the export once; its rows, seconds and the server's peak memory growth."""
+    before = memory_kb(pid, "VmRSS")
+    # Resets the peak (VmHWM) to the current resident size (proc(5), clear_refs).
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    lines = 0
+    started = time.perf_counter()
+    with urllib.request.urlopen(f"{base}/users/export", timeout=120) as response:
+        for _line in response:
+            lines += 1
+    seconds = time.perf_counter() - started
+    growth = max(0, memory_kb(pid, "VmHWM") - before) / 1024
+    return Export(rows=lines - 1, seconds=seconds, rss_growth_mb=growth)
+
+
+def measure(
+    service: Service, url: str, args: argparse.Namespace, scripts: Path, into: Results
+) -> None:
+    def load(base: str, route: str, clients: int) -> None:
+        into.loads[service.name, route] = wrk(
+            base, route, clients, args.duration, args.rows, scripts
+        )
+        rps = into.loads[service.name, route].requests_per_s
+        print(f"  {service.name:42} {route:14} {rps:8.0f} req/s")
+
+    # The export runs before anything is created, so every service exports the same rows.
+    order = ("read", "list", "export", "create", "process 0ms")
+    fast_routes = [route for route in order if route in service.routes]
+    with serving(service, url, 0) as (base, pid):
+        if args.warmup:
+            wrk(base, "read", args.clients, args.warmup, args.rows, scripts)
+        for route in fast_routes:
+            if route == "export":
+                if args.warmup:
+                    export(base, pid)
+                into.exports[service.name] = export(base, pid)
+            elif route.startswith("process"):
+                load(base, route, args.process_clients)
+            else:
+                load(base, route, args.clients)
+    forget_created_users(url, args.rows)
+    if ROUTES[-1] in service.routes:
+        with serving(service, url, SLOW_EXTERNAL_MS) as (base, _pid):
+            if args.warmup:
+                wrk(base, "process", args.process_clients, args.warmup, args.rows, scripts)
+            load(base, ROUTES[-1], args.process_clients)
+
+
+def versions(python: Path) -> dict[str, str]:
+    code = (
+        "import importlib.metadata as m, json\n"
+        "names = ('fastapi', 'starlette', 'sqlalchemy', 'pydantic', 'uvicorn', 'psycopg',"
+        " 'asyncpg', 'uvloop', 'httptools')\n"
+        "installed = {d.metadata['Name'].lower(): d.version for d in m.distributions()}\n"
+        "print(json.dumps({n: installed[n] for n in names if n in installed}))"
+    )
+    result: dict[str, str] = json.loads(run(python, "-c", code))
+    return result
+
+
+def ratio(numerator: float | None, denominator: float | None) -> str:
+    if not numerator or not denominator:
+        return "-"
+    return f"{numerator / denominator:.2f}"
+
+
+def report(
+    services: list[Service], results: Results, args: argparse.Namespace, machine: dict[str, str]
+) -> list[str]:
+    """The tables, as Markdown lines (printed as they are)."""
+    lines = [
+        "## Load",
+        "",
+        "| service | route | req/s | p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for service in services:
+        for route in ROUTES:
+            if (found := results.loads.get((service.name, route))) is not None:
+                lines.append(
+                    f"| {service.name} | {route} | {found.requests_per_s:.0f} | "
+                    f"{found.p50_ms:.1f} | {found.p99_ms:.1f} | {found.errors} |"
+                )
+    lines += ["", f"## Export of {args.rows} users", ""]
+    lines += [
+        "| service | rows | seconds | rows/s | peak RSS growth MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for service in services:
+        if (done := results.exports.get(service.name)) is not None:
+            lines.append(
+                f"| {service.name} | {done.rows} | {done.seconds:.2f} | "
+                f"{done.rows / done.seconds:.0f} | {done.rss_growth_mb:.1f} |"
+            )
+
+    def rate(name: str, route: str) -> float | None:
+        found = results.loads.get((name, route))
+        return found.requests_per_s if found else None
+
+    lines += [
+        "",
+        "## Ratios",
+        "",
+        "Issue 10's targets, for reference: read / raw >= 0.40 (async); read / naive >= 1.3 "
+        "(sync); process 0ms / read >= 0.25; process 100ms / min(limit, process 0ms) >= 0.80 "
+        "with 0 errors; dependency_commit read / the other patterns' >= 0.80; export >= 50000 "
+        "rows/s with < 50 MB growth. The limit is the requests/s that the calls which can wait "
+        "on the external service at once allow (clients, sync threads, request sessions).",
+        "",
+        "| variant | read / raw | read / naive | process 0ms / read | process 100ms limit "
+        "| process 100ms / min(limit, 0ms) | read / other patterns |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    variants_run = [service for service in services if service.is_variant]
+    for service in variants_run:
+        read = rate(service.name, "read")
+        slow = rate(service.name, ROUTES[-1])
+        limit = service.process_slots(args.process_clients) * 1000 / SLOW_EXTERNAL_MS
+        zero = rate(service.name, "process 0ms")
+        others = [
+            value
+            for other in variants_run
+            if other.pattern != service.pattern
+            and other.answers["concurrency"] == service.answers["concurrency"]
+            and (value := rate(other.name, "read")) is not None
+        ]
+        mean_others = sum(others) / len(others) if others else None
+        lines.append(
+            f"| {service.name} | {ratio(read, rate('raw asyncpg', 'read'))} "
+            f"| {ratio(read, rate('naive get_db', 'read'))} | {ratio(zero, read)} "
+            f"| {limit:.0f} | {ratio(slow, min(limit, zero or limit))} "
+            f"| {ratio(read, mean_others)} |"
+        )
+    naive_slow = rate("naive get_db", ROUTES[-1])
+    if naive_slow:
+        naive = next(service for service in services if service.name == "naive get_db")
+        limit = naive.process_slots(args.process_clients) * 1000 / SLOW_EXTERNAL_MS
+        lines += [
+            "",
+            f"naive get_db: process {SLOW_EXTERNAL_MS}ms / min(limit {limit:.0f}, 0ms) = "
+            f"{ratio(naive_slow, min(limit, rate('naive get_db', 'process 0ms') or limit))} "
+            "(its process returns stale credits; see reference/naive_get_db.py). A rate of 0 "
+            "with no errors means no request completed within the run: a request that holds a "
+            "connection needs a worker thread to validate its response, and every thread is "
+            "taken by a request waiting for a connection, until the 30 s pool timeout.",
+        ]
+    lines += [
+        "",
+        "## Setup",
+        "",
+        f"- {args.clients} connections for read, list and create; {args.process_clients} for "
+        f"process (pool {POOL_SIZE} + overflow {MAX_OVERFLOW}); {args.duration:g} s per route "
+        "after a warm-up, wrk with one thread; one uvicorn process per service (uvloop, httptools)",
+        *(f"- {key}: {value}" for key, value in machine.items()),
+    ]
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=60)
-    parser.add_argument("--delay-ms", type=int, default=200)
-    parser.add_argument("--pool", type=int, default=5)
+    parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), metavar="NAME")
+    parser.add_argument("--duration", type=float, default=5, help="seconds per route (default 5)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=1,
+        help="seconds of load before a server's first route (0: none)",
+    )
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--process-clients", type=int, default=50)
+    parser.add_argument("--rows", type=int, default=100_000, help="users in the table")
+    parser.add_argument("--pg-url", default=os.environ.get("TEMPLATE_TEST_PG_URL", DEFAULT_PG_URL))
+    parser.add_argument(
+        "--markdown", type=Path, help=f"default {DEFAULT_MARKDOWN.relative_to(ROOT)}"
+    )
+    parser.add_argument("--smoke", action="store_true", help=f"{SMOKE_VARIANT}, a second per route")
+    parser.add_argument(
+        "--no-baselines", action="store_true", help="skip naive get_db and raw asyncpg"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        projects = {pattern: prepare(pattern, Path(tmp)) for pattern in PATTERNS}
-        print(
-            f"{args.requests} concurrent process requests, external service "
-            f"{args.delay_ms} ms, pool {args.pool} (sync, SQLite)"
+    if args.smoke:
+        args.variants, args.duration, args.warmup = [SMOKE_VARIANT], 1, 0
+        args.rows = min(args.rows, 2000)
+    elif args.markdown is None:
+        args.markdown = DEFAULT_MARKDOWN
+    if shutil.which("wrk") is None:
+        raise SystemExit(
+            "the benchmark needs wrk: apt-get install -y wrk (or your system's package)"
         )
-        results = {}
-        for pattern, project in projects.items():
-            seconds, statuses = measure(project, args.requests, args.delay_ms, args.pool)
-            results[pattern] = seconds
-            failed = sum(status != 200 for status in statuses)
-            print(
-                f"  {pattern:18} {seconds:6.2f} s  "
-                f"x{seconds / results['explicit']:5.2f} of explicit  non-200: {failed}"
+    names = select_variants(args.variants)
+    started = time.monotonic()
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="benchmark-")))
+        scripts = folder / "lua"
+        scripts.mkdir()
+        print(f"building {len(names)} variants{'' if args.no_baselines else ' and the baselines'}")
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            built = [pool.submit(build_variant, name, folder) for name in names]
+            references = (
+                None if args.no_baselines else pool.submit(build_references, folder / "reference")
             )
+            services = [future.result() for future in built]
+            if references is not None:
+                services += references.result()
+        url = stack.enter_context(bench_database(args.pg_url))
+        pg_version = prepare_database(url, services[0], args.rows)
+        results = Results()
+        for service in services:
+            measure(service, url, args, scripts, results)
+        found = versions(services[-1].python)
+        machine = {
+            "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, "
+            f"{platform.system()} {platform.release()}",
+            "Python": platform.python_version(),
+            "PostgreSQL": f"{pg_version} on loopback",
+            "load generator": wrk_version(),
+            "packages": ", ".join(f"{name} {version}" for name, version in found.items()),
+            "run": f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+            f"{time.monotonic() - started:.0f} s",
+            "command": "python scripts/benchmark.py " + " ".join(sys.argv[1:]),
+        }
+    lines = report(services, results, args, machine)
+    print()
+    print("\n".join(lines))
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        title = ["# Benchmark results", "", "Written by `scripts/benchmark.py`; one run.", ""]
+        args.markdown.write_text("\n".join(title + lines) + "\n")
+
+
+def wrk_version() -> str:
+    # `wrk --version` prints its banner and exits with status 1.
+    done = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    return (done.stdout or done.stderr).splitlines()[0].strip()
 
 
 if __name__ == "__main__":
