@@ -27,7 +27,6 @@ import pytest
 
 from tests.support import (
     PG_SKIP_ENV,
-    ROOT,
     VARIANTS,
     VariantEnv,
     build_environment,
@@ -39,12 +38,6 @@ from tests.support import (
 )
 
 TIMINGS_FILE = "timings.tsv"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # pytest-copie's `copie` fixture renders the template named by --template, by
-    # default the current directory; these tests are about this repository's template.
-    config.option.template = str(ROOT)
 
 
 def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

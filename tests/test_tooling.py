@@ -40,10 +40,10 @@ from tests.support import (
     connect_admin,
     copy_project,
     isolated_environ,
-    pytest_counts,
     read_answers,
     render,
     run,
+    run_pytest,
     table_exists,
     uv_binary,
 )
@@ -312,10 +312,11 @@ def test_fresh_service_passes_uv_run_pytest_and_pre_commit(
     check([uv, "sync", "--quiet"], cwd=project, env=env, timeout=900)
     if variant == DEFAULT_VARIANT:
         # Every variant's suite runs in test_generated_suites; here it is run through uv once.
-        result = check([uv, "run", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
-        counts = pytest_counts(result.output)
-        assert counts.get("passed", 0) > 0
-        assert "failed" not in counts
+        suite = run_pytest(
+            [uv, "run", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env
+        )
+        assert suite.completed.returncode == 0, suite.completed.describe()
+        assert suite.count("passed") > 0, suite.completed.describe()
     hooks = check([uv, "run", "pre-commit", "run", "--all-files"], cwd=project, env=env)
     for hook in ("no unresolved conflict markers", "ruff check", "ruff format", "mypy --strict"):
         assert re.search(rf"^{re.escape(hook)}\.+Passed$", hooks.output, re.MULTILINE), hooks.output
