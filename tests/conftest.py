@@ -57,6 +57,18 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def mypy_cache(run_dir: Path) -> Path:
+    """A mypy cache for this pytest-xdist worker, reused by every project it checks.
+
+    The installed packages are the same files in every environment (uv's cache), and
+    mypy trusts a cached module only while its source's hash and the options match, so
+    a warm cache leaves mypy only the project's own modules to check (about 2s instead
+    of 25s). One per worker: no two mypy runs write the same cache at once.
+    """
+    return run_dir / "mypy-cache" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
 def timing(run_dir: Path) -> Callable[[str, str, float], None]:
     """Record how long a step took; the totals are printed at the end of the run."""
 

@@ -304,7 +304,7 @@ def test_switching_an_answer_gives_the_new_render_plus_the_team_edits(
 # A conflict is never silent
 # ---------------------------------------------------------------------------------------
 def test_a_conflicting_update_is_marked_and_refused_by_pre_commit(
-    releases: Path, tmp_path: Path
+    releases: Path, tmp_path: Path, mypy_cache: Path
 ) -> None:
     """The team and release 0.2.0 both add a section at the end of the README."""
     project = render(
@@ -326,7 +326,7 @@ def test_a_conflicting_update_is_marked_and_refused_by_pre_commit(
     build_environment(project)
     env = VariantEnv("conflicted", project)
     git(project, "add", "-A")  # as a user would after "resolving"
-    result = env.run("pre-commit", "run", "--all-files")
+    result = env.run("pre-commit", "run", "--all-files", MYPY_CACHE_DIR=str(mypy_cache))
     assert result.returncode != 0, result.describe()
     assert "no unresolved conflict markers" in result.output
     assert "README.md:" in result.output, result.describe()
@@ -338,7 +338,7 @@ def test_a_conflicting_update_is_marked_and_refused_by_pre_commit(
     ]
     readme.write_text("".join(kept))
     git(project, "add", "-A")
-    env.check("pre-commit", "run", "--all-files")
+    env.check("pre-commit", "run", "--all-files", MYPY_CACHE_DIR=str(mypy_cache))
 
 
 # ---------------------------------------------------------------------------------------

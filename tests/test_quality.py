@@ -3,7 +3,6 @@ its ``[test]`` extra installs and the configuration in its own pyproject.toml.""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,15 +39,10 @@ def test_mypy(
     variant: str,
     variant_env: Callable[[str], VariantEnv],
     timing: Callable[[str, str, float], None],
-    run_dir: Path,
+    mypy_cache: Path,
 ) -> None:
     env = variant_env(variant)
-    # One cache per pytest-xdist worker, reused by every variant that worker checks: the
-    # installed packages are the same files in every environment (uv's cache), and mypy
-    # trusts a cached module only if its source's hash and the options still match, so
-    # only the variant's own modules are checked again (about 2s instead of 25s).
-    cache = run_dir / "mypy-cache" / os.environ.get("PYTEST_XDIST_WORKER", "main")
-    result = env.run("python", "-m", "mypy", "--cache-dir", str(cache), ".")
+    result = env.run("python", "-m", "mypy", "--cache-dir", str(mypy_cache), ".")
     timing("mypy", variant, result.seconds)
     if result.returncode != 0:
         pytest.fail(f"mypy failed in variant {variant}:\n{result.describe()}", pytrace=False)

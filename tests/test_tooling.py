@@ -298,7 +298,7 @@ def test_dockerfile_builds_with_uv_and_runs_unprivileged(
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("variant", [DEFAULT_VARIANT, "postgresql-async-service_commit-none"])
 def test_fresh_service_passes_uv_run_pytest_and_pre_commit(
-    variant: str, tmp_path: Path, rendered: Callable[[str], Path]
+    variant: str, tmp_path: Path, rendered: Callable[[str], Path], mypy_cache: Path
 ) -> None:
     project = tmp_path / "service"
     copy_project(rendered(variant), project)
@@ -308,6 +308,7 @@ def test_fresh_service_passes_uv_run_pytest_and_pre_commit(
         UV_PYTHON=sys.executable,
         UV_PYTHON_DOWNLOADS="never",
         PRE_COMMIT_HOME=str(tmp_path / "pre-commit"),
+        MYPY_CACHE_DIR=str(mypy_cache),
     )
     check([uv, "sync", "--quiet"], cwd=project, env=env, timeout=900)
     if variant == DEFAULT_VARIANT:
@@ -325,14 +326,16 @@ def test_fresh_service_passes_uv_run_pytest_and_pre_commit(
 
 
 def test_pre_commit_refuses_conflict_markers_and_rej_files(
-    tmp_path: Path, variant_env: Callable[[str], VariantEnv]
+    tmp_path: Path, variant_env: Callable[[str], VariantEnv], mypy_cache: Path
 ) -> None:
     env = variant_env(DEFAULT_VARIANT)
     project = tmp_path / "service"
     shutil.copytree(env.project, project, ignore=shutil.ignore_patterns(".venv"))
     commit_all(project, "generated")
     pre_commit: list[str | Path] = [env.venv / "bin" / "pre-commit", "run", "--all-files"]
-    hooks_env = env.environ(PRE_COMMIT_HOME=str(tmp_path / "pre-commit"))
+    hooks_env = env.environ(
+        PRE_COMMIT_HOME=str(tmp_path / "pre-commit"), MYPY_CACHE_DIR=str(mypy_cache)
+    )
     check(pre_commit, cwd=project, env=hooks_env)
 
     notes = project / "NOTES.md"
