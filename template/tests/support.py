@@ -69,6 +69,15 @@ class LiveServer:
         self._server.should_exit = True
         self._thread.join(timeout=30)
 
+    def wait_idle(self) -> None:
+        """Wait until the server has finished every request it received, the work
+        scheduled after a response included (a background task runs inside its
+        request's task), so nothing of one test runs on into the next."""
+        wait_until(
+            lambda: not self._server.server_state.tasks,
+            "the server to finish its requests and their background work",
+        )
+
     def checked_out(self) -> int:
         """Connections the app's pool has handed out and not had back."""
         checked_out: int = self.app.state.engine.pool.checkedout()
