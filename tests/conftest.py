@@ -27,7 +27,6 @@ import pytest
 
 from tests.support import (
     PG_SKIP_ENV,
-    ROOT,
     VARIANTS,
     VariantEnv,
     build_environment,
@@ -39,12 +38,6 @@ from tests.support import (
 )
 
 TIMINGS_FILE = "timings.tsv"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # pytest-copie's `copie` fixture renders the template named by --template, by
-    # default the current directory; these tests are about this repository's template.
-    config.option.template = str(ROOT)
 
 
 def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -61,6 +54,18 @@ def record_timing(run_dir: Path, kind: str, name: str, seconds: float) -> None:
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _run_dir(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def mypy_cache(run_dir: Path) -> Path:
+    """A mypy cache for this pytest-xdist worker, reused by every project it checks.
+
+    The installed packages are the same files in every environment (uv's cache), and
+    mypy trusts a cached module only while its source's hash and the options match, so
+    a warm cache leaves mypy only the project's own modules to check (about 2s instead
+    of 25s). One per worker: no two mypy runs write the same cache at once.
+    """
+    return run_dir / "mypy-cache" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Plain helpers for the template's own tests (the fixtures built on them are in conftest.py).
 
 Rendering a variant, building its environment with uv, running commands with a timeout,
-reading a pytest summary line, and throwaway PostgreSQL databases.
+running a pytest suite and reading its JUnit XML report, and throwaway PostgreSQL databases.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,19 +94,27 @@ DEFAULT_VARIANT = "sqlite-sync-explicit-fastapi"
 # ---------------------------------------------------------------------------------------
 # Rendering
 # ---------------------------------------------------------------------------------------
-def render(answers: Mapping[str, Any], dst: Path) -> Path:
-    """Render this checkout into ``dst`` as ``copier copy --defaults --data ...`` would.
+def render(
+    answers: Mapping[str, Any],
+    dst: Path,
+    *,
+    template: Path = ROOT,
+    vcs_ref: str | None = "HEAD",
+) -> Path:
+    """Render ``template`` (this checkout) into ``dst`` as ``copier copy --defaults --data
+    ...`` would; the one way these tests render, whatever the template or release.
 
     ``vcs_ref="HEAD"`` renders the committed template plus any uncommitted changes of
     this checkout (copier includes them for a local HEAD), so the tests check the
-    working tree. ``unsafe=False``: no answer may need ``--trust``.
+    working tree; ``None`` renders the newest release tag. ``unsafe=False``: no answer
+    may need ``--trust``. A rejected answer raises copier's ``ValueError``.
     """
     copier.run_copy(
-        str(ROOT),
+        str(template),
         str(dst),
         data=dict(answers),
         defaults=True,
-        vcs_ref="HEAD",
+        vcs_ref=vcs_ref,
         quiet=True,
         unsafe=False,
     )
@@ -274,6 +284,16 @@ class VariantEnv:
             timeout=timeout,
         )
 
+    def pytest(self, *args: str, timeout: float = 900, **extra_env: str) -> PytestRun:
+        """The project's own test suite, as its README runs it, with pytest's ``args``."""
+        python: str | os.PathLike[str] = self.venv / "bin" / "python"
+        return run_pytest(
+            [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+            cwd=self.project,
+            env=self.environ(**extra_env),
+            timeout=timeout,
+        )
+
     def check(self, *args: str, timeout: float = 600, **extra_env: str) -> Completed:
         result = self.run(*args, timeout=timeout, **extra_env)
         if result.returncode != 0:
@@ -309,30 +329,71 @@ def copy_project(src: Path, dst: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# pytest summaries
+# Running a pytest suite: results come from its JUnit XML report, never from its output
 # ---------------------------------------------------------------------------------------
-_SUMMARY_LINE = re.compile(r"^=*\s*(?P<body>.*?)\s+in\s+[\d.]+s(?:\s+\([^)]*\))?\s*=*$")
-_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|warnings?|deselected)")
+OUTCOMES = ("passed", "failed", "error", "skipped")
 
 
-def pytest_counts(output: str) -> dict[str, int]:
-    """Counts from the last summary line of a pytest run ("3 passed, 1 skipped in 2.01s").
+@dataclass(frozen=True)
+class PytestRun:
+    """A finished pytest run: the command and its output, and each test's outcome."""
 
-    "no tests ran in 0.01s" gives an empty dict; output without a summary line raises.
+    completed: Completed
+    #: ``tests/test_x.py::test_y[param]`` -> one of OUTCOMES.
+    outcomes: dict[str, str]
+
+    def count(self, outcome: str) -> int:
+        assert outcome in OUTCOMES, outcome
+        return sum(1 for value in self.outcomes.values() if value == outcome)
+
+    def tests(self, outcome: str) -> set[str]:
+        assert outcome in OUTCOMES, outcome
+        return {test for test, value in self.outcomes.items() if value == outcome}
+
+    def counts(self) -> dict[str, int]:
+        """The outcomes that occurred, with how often: ``{"passed": 3, "skipped": 1}``."""
+        return {outcome: self.count(outcome) for outcome in OUTCOMES if self.count(outcome)}
+
+
+def junit_outcomes(report: Path) -> dict[str, str]:
+    """Each test case of a pytest JUnit XML report, by node id, with its outcome.
+
+    A failure wins over an error of the same test (a failed call with a failing
+    teardown is a failure); xfail counts as skipped, strict xpass as failed. A
+    collection error is an ``error`` named after the module.
     """
-    for line in reversed(output.splitlines()):
-        match = _SUMMARY_LINE.match(line.strip())
-        if match is None:
-            continue
-        body = match.group("body")
-        if not (body == "no tests ran" or _COUNT.search(body)):
-            continue
-        counts: dict[str, int] = {}
-        for number, word in _COUNT.findall(body):
-            key = {"error": "errors", "warning": "warnings"}.get(word, word)
-            counts[key] = counts.get(key, 0) + int(number)
-        return counts
-    raise AssertionError(f"no pytest summary line in the output:\n{output}")
+    outcomes: dict[str, str] = {}
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        classname, name = case.get("classname", ""), case.get("name", "")
+        test = f"{classname.replace('.', '/')}.py::{name}" if classname else name
+        if case.find("failure") is not None:
+            outcomes[test] = "failed"
+        elif case.find("error") is not None:
+            outcomes[test] = "error"
+        elif case.find("skipped") is not None:
+            outcomes[test] = "skipped"
+        else:
+            outcomes[test] = "passed"
+    return outcomes
+
+
+def run_pytest(
+    command: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 900,
+) -> PytestRun:
+    """Run ``command`` (pytest and its arguments) with a JUnit XML report, and read it.
+
+    Fails the test, with the output, if pytest wrote no report (it could not start).
+    """
+    with tempfile.TemporaryDirectory(prefix="pytest-report-") as folder:
+        report = Path(folder) / "report.xml"
+        result = run([*command, f"--junitxml={report}"], cwd=cwd, env=env, timeout=timeout)
+        if not report.exists():
+            pytest.fail(f"pytest wrote no report:\n{result.describe()}", pytrace=False)
+        return PytestRun(result, junit_outcomes(report))
 
 
 # ---------------------------------------------------------------------------------------
@@ -443,22 +504,6 @@ def snapshot_of_this_checkout(destination: Path) -> Path:
     git(destination, "add", "-A")
     if git(destination, "status", "--porcelain").strip():
         git(destination, "commit", "--quiet", "--no-verify", "-m", "working tree")
-    return destination
-
-
-def copy_from(
-    template: Path, answers: Mapping[str, Any], destination: Path, vcs_ref: str | None = "HEAD"
-) -> Path:
-    """``copier copy --defaults`` of ``template`` at ``vcs_ref`` (None: its newest tag)."""
-    copier.run_copy(
-        str(template),
-        str(destination),
-        data=dict(answers),
-        defaults=True,
-        vcs_ref=vcs_ref,
-        quiet=True,
-        unsafe=False,
-    )
     return destination
 
 

@@ -16,13 +16,11 @@ from tests.support import (
     VARIANTS,
     VariantEnv,
     cross_database_variants,
-    pytest_counts,
     table_exists,
 )
 
 pytestmark = pytest.mark.matrix
 
-SUITE = ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider")
 SUITE_TIMEOUT = 900
 
 
@@ -33,17 +31,18 @@ def run_suite(
         f"the rendered {env.name} project has no tests/ folder: the template must ship "
         "the generated test suite (template/tests/) that proves the session pattern"
     )
-    result = env.run(*SUITE, timeout=SUITE_TIMEOUT, **extra_env)
+    suite = env.pytest(timeout=SUITE_TIMEOUT, **extra_env)
+    result = suite.completed
     timing(f"suite on {backend}", env.name, result.seconds)
     if result.returncode != 0:
         pytest.fail(
             f"the generated test suite of {env.name} failed on {backend}:\n{result.describe()}",
             pytrace=False,
         )
-    counts = pytest_counts(result.output)
+    counts = suite.counts()
     assert counts.get("passed", 0) > 0, f"the suite ran no tests:\n{result.describe()}"
     assert counts.get("failed", 0) == 0, result.describe()
-    assert counts.get("errors", 0) == 0, result.describe()
+    assert counts.get("error", 0) == 0, result.describe()
     return counts
 
 

@@ -34,12 +34,11 @@ from tests.support import (
     build_environment,
     check,
     commit_all,
-    copy_from,
     exclusive,
     git,
     isolated_environ,
-    pytest_counts,
     read_answers,
+    render,
     snapshot_of_this_checkout,
     tree,
     update_project,
@@ -54,7 +53,6 @@ from tests.team_edits import (
 )
 
 OLD, NEW = "v0.1.0", "v0.2.0"
-SUITE = ("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x")
 CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
 
 
@@ -108,21 +106,22 @@ def assert_no_conflicts(project: Path) -> None:
 def run_suite(project: Path, name: str, **extra_env: str) -> dict[str, int]:
     """The project's own test suite in a fresh environment of its own (uv, warm cache)."""
     build_environment(project)
-    env = VariantEnv(name, project)
-    result = env.run(*SUITE, timeout=900, **extra_env)
+    suite = VariantEnv(name, project).pytest("-x", timeout=900, **extra_env)
+    result = suite.completed
     if result.returncode != 0:
         pytest.fail(f"the suite of the updated {name} failed:\n{result.describe()}", pytrace=False)
-    counts = pytest_counts(result.output)
-    assert counts.get("passed", 0) > 0, result.describe()
+    assert suite.count("passed") > 0, result.describe()
     # The team's own test ran and passed along with the generated ones.
-    assert "failed" not in counts, result.describe()
-    return counts
+    assert "tests/test_version.py::test_version_is_the_installed_distribution" in suite.tests(
+        "passed"
+    ), result.describe()
+    return suite.counts()
 
 
 def edited_render(
     template: Path, answers: Mapping[str, Any], destination: Path, ref: str, **edits: bool
 ) -> Path:
-    project = copy_from(template, answers, destination, vcs_ref=ref)
+    project = render(answers, destination, template=template, vcs_ref=ref)
     team_edit(project, **edits)
     return project
 
@@ -305,11 +304,14 @@ def test_switching_an_answer_gives_the_new_render_plus_the_team_edits(
 # A conflict is never silent
 # ---------------------------------------------------------------------------------------
 def test_a_conflicting_update_is_marked_and_refused_by_pre_commit(
-    releases: Path, tmp_path: Path
+    releases: Path, tmp_path: Path, mypy_cache: Path
 ) -> None:
     """The team and release 0.2.0 both add a section at the end of the README."""
-    project = copy_from(
-        releases, answers_of("sqlite-sync-explicit-fastapi"), tmp_path / "service", vcs_ref=OLD
+    project = render(
+        answers_of("sqlite-sync-explicit-fastapi"),
+        tmp_path / "service",
+        template=releases,
+        vcs_ref=OLD,
     )
     readme = project / "README.md"
     readme.write_text(readme.read_text() + "\n## Runbook\n\nPage #payments-oncall.\n")
@@ -324,7 +326,7 @@ def test_a_conflicting_update_is_marked_and_refused_by_pre_commit(
     build_environment(project)
     env = VariantEnv("conflicted", project)
     git(project, "add", "-A")  # as a user would after "resolving"
-    result = env.run("pre-commit", "run", "--all-files")
+    result = env.run("pre-commit", "run", "--all-files", MYPY_CACHE_DIR=str(mypy_cache))
     assert result.returncode != 0, result.describe()
     assert "no unresolved conflict markers" in result.output
     assert "README.md:" in result.output, result.describe()
@@ -336,7 +338,7 @@ def test_a_conflicting_update_is_marked_and_refused_by_pre_commit(
     ]
     readme.write_text("".join(kept))
     git(project, "add", "-A")
-    env.check("pre-commit", "run", "--all-files")
+    env.check("pre-commit", "run", "--all-files", MYPY_CACHE_DIR=str(mypy_cache))
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,13 +9,12 @@ session for the whole request, the default dependency scope, a commit after
 from __future__ import annotations
 
 import shutil
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support import VARIANT_NAMES, VariantEnv, run
+from tests.support import VARIANT_NAMES, VariantEnv, run_pytest
 
 pytestmark = pytest.mark.matrix
 
@@ -141,15 +140,6 @@ def naive_dependencies(variant: str) -> str:
     )
 
 
-def failed_tests(report: Path) -> set[str]:
-    failed = set()
-    for case in ElementTree.parse(report).getroot().iter("testcase"):
-        if case.find("failure") is not None or case.find("error") is not None:
-            module = case.get("classname", "").replace(".", "/")
-            failed.add(f"{module}.py::{case.get('name')}")
-    return failed
-
-
 def test_every_case_names_a_matrix_variant() -> None:
     assert set(CASES) <= set(VARIANT_NAMES)
 
@@ -162,25 +152,14 @@ def test_naive_session_code_fails_the_proofs(
     project = tmp_path / "naive"
     shutil.copytree(env.project, project, ignore=shutil.ignore_patterns(".venv"))
     (project / "example_service" / "dependencies.py").write_text(naive_dependencies(variant))
-    report = tmp_path / "report.xml"
-    result = run(
-        [
-            env.venv / "bin" / "python",
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--junitxml={report}",
-            *PROOFS,
-        ],
+    suite = run_pytest(
+        [env.venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *PROOFS],
         cwd=project,
         env=env.environ(),
-        timeout=900,
     )
-    assert report.exists(), result.describe()
+    result = suite.completed
     assert result.returncode == 1, (
         f"the suite did not fail on the naive pattern:\n{result.describe()}"
     )
-    missing = CASES[variant] - failed_tests(report)
+    missing = CASES[variant] - suite.tests("failed") - suite.tests("error")
     assert not missing, f"passed on the naive pattern: {sorted(missing)}\n{result.describe()}"

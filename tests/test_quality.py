@@ -39,9 +39,10 @@ def test_mypy(
     variant: str,
     variant_env: Callable[[str], VariantEnv],
     timing: Callable[[str, str, float], None],
+    mypy_cache: Path,
 ) -> None:
     env = variant_env(variant)
-    result = env.run("python", "-m", "mypy", ".")
+    result = env.run("python", "-m", "mypy", "--cache-dir", str(mypy_cache), ".")
     timing("mypy", variant, result.seconds)
     if result.returncode != 0:
         pytest.fail(f"mypy failed in variant {variant}:\n{result.describe()}", pytrace=False)

@@ -9,7 +9,6 @@ import tomllib
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -162,11 +161,10 @@ def test_rendering_twice_gives_identical_trees(tmp_path: Path, variant: str) -> 
         ("Payments (EU) / v2", "payments_eu_v2"),
     ],
 )
-def test_default_slug_derives_from_the_name(copie: Any, project_name: str, slug: str) -> None:
-    result = copie.copy(extra_answers={"project_name": project_name})
-    assert result.exception is None, result.exception
-    assert result.answers["project_slug"] == slug
-    assert (result.project_dir / slug / "main.py").is_file()
+def test_default_slug_derives_from_the_name(tmp_path: Path, project_name: str, slug: str) -> None:
+    project = render({"project_name": project_name}, tmp_path / "service")
+    assert read_answers(project)["project_slug"] == slug
+    assert (project / slug / "main.py").is_file()
 
 
 @pytest.mark.parametrize(
@@ -179,26 +177,24 @@ def test_default_slug_derives_from_the_name(copie: Any, project_name: str, slug:
         "Very Long Name " * 4 + "ABCD",
     ],
 )
-def test_long_names_give_valid_slugs(copie: Any, project_name: str) -> None:
+def test_long_names_give_valid_slugs(tmp_path: Path, project_name: str) -> None:
     assert len(project_name) <= 64
-    result = copie.copy(extra_answers={"project_name": project_name})
-    assert result.exception is None, result.exception
-    slug = result.answers["project_slug"]
+    project = render({"project_name": project_name}, tmp_path / "service")
+    slug = read_answers(project)["project_slug"]
     assert len(slug) <= 39
     assert SLUG_PATTERN.match(slug), slug
     assert not slug.endswith("_"), slug
-    assert (result.project_dir / slug / "main.py").is_file()
+    assert (project / slug / "main.py").is_file()
 
 
-def test_a_name_whose_slug_is_invalid_asks_for_a_slug(copie: Any) -> None:
+def test_a_name_whose_slug_is_invalid_asks_for_a_slug(tmp_path: Path) -> None:
     """A name starting with a digit derives no valid slug; the user is told to pick one."""
-    result = copie.copy(extra_answers={"project_name": "2048 Game"})
-    assert isinstance(result.exception, ValueError)
-    assert "Validation error for question 'project_slug'" in str(result.exception)
-    assert "'2048_game' is not a valid package name" in str(result.exception)
-    result = copie.copy(extra_answers={"project_name": "2048 Game", "project_slug": "game_2048"})
-    assert result.exception is None, result.exception
-    assert read_answers(result.project_dir)["project_name"] == "2048 Game"
+    with pytest.raises(ValueError, match="Validation error for question 'project_slug'") as error:
+        render({"project_name": "2048 Game"}, tmp_path / "rejected")
+    assert "'2048_game' is not a valid package name" in str(error.value)
+    project = render({"project_name": "2048 Game", "project_slug": "game_2048"}, tmp_path / "s")
+    assert (project / "game_2048" / "main.py").is_file()
+    assert read_answers(project)["project_name"] == "2048 Game"
 
 
 def test_free_text_answers_with_quotes_keep_the_project_valid(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ from tests.support import (
     database_exists,
     database_name,
     isolated_environ,
-    pytest_counts,
     redact,
     run,
+    run_pytest,
     table_exists,
     throwaway_database,
     with_database,
@@ -34,30 +34,68 @@ def test_matrix_has_every_combination() -> None:
     assert {answers["background_tasks"] for answers in VARIANTS.values()} == {"fastapi", "none"}
 
 
-@pytest.mark.parametrize(
-    ("output", "counts"),
-    [
-        ("....\n4 passed in 0.52s\n", {"passed": 4}),
-        (
-            "..F.s\nFAILED tests/test_x.py::test_y - assert 1 == 2\n"
-            "1 failed, 3 passed, 1 skipped, 2 warnings in 3.10s\n",
-            {"failed": 1, "passed": 3, "skipped": 1, "warnings": 2},
-        ),
-        (
-            "== 1 passed, 1 error in 0:00:01 ==\n== 1 passed, 1 error in 1.20s ==",
-            {"passed": 1, "errors": 1},
-        ),
-        ("=== 12 passed, 1 xfailed in 61.02s (0:01:01) ===\n", {"passed": 12, "xfailed": 1}),
-        ("\nno tests ran in 0.01s\n", {}),
-    ],
-)
-def test_pytest_counts(output: str, counts: dict[str, int]) -> None:
-    assert pytest_counts(output) == counts
+def write_tests(project: Path, test_file: str) -> None:
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "test_module.py").write_text(test_file)
 
 
-def test_pytest_counts_without_a_summary_fails() -> None:
-    with pytest.raises(AssertionError, match="no pytest summary line"):
-        pytest_counts("ERROR: file or directory not found: tests\n")
+MIXED = """\
+import pytest
+
+
+@pytest.fixture
+def broken() -> None:
+    raise RuntimeError("setup fails")
+
+
+def test_passes() -> None:
+    pass
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_fails(n: int) -> None:
+    assert n == 1
+
+
+def test_skips() -> None:
+    pytest.skip("not here")
+
+
+def test_errors(broken: None) -> None:
+    pass
+
+
+@pytest.mark.xfail(strict=True)
+def test_xpasses() -> None:
+    pass
+"""
+
+
+def test_run_pytest_reads_each_outcome_from_the_report(tmp_path: Path) -> None:
+    write_tests(tmp_path, MIXED)
+    suite = run_pytest([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"], cwd=tmp_path)
+    assert suite.completed.returncode == 1
+    assert suite.outcomes == {
+        "tests/test_module.py::test_passes": "passed",
+        "tests/test_module.py::test_fails[1]": "passed",
+        "tests/test_module.py::test_fails[2]": "failed",
+        "tests/test_module.py::test_skips": "skipped",
+        "tests/test_module.py::test_errors": "error",
+        "tests/test_module.py::test_xpasses": "failed",
+    }
+    assert suite.counts() == {"passed": 2, "failed": 2, "error": 1, "skipped": 1}
+
+
+def test_run_pytest_reports_a_module_that_cannot_be_collected(tmp_path: Path) -> None:
+    write_tests(tmp_path, "import no_such_module_here\n")
+    suite = run_pytest([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"], cwd=tmp_path)
+    assert suite.completed.returncode == 2
+    assert suite.counts() == {"error": 1}
+
+
+def test_run_pytest_without_a_report_fails(tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception, match="pytest wrote no report"):
+        run_pytest([sys.executable, "-c", "print('not pytest')"], cwd=tmp_path)
 
 
 def test_run_kills_a_command_that_outlives_its_timeout(tmp_path: Path) -> None:
@@ -112,8 +150,7 @@ def test_throwaway_database_is_created_empty_and_dropped(pg_admin: str) -> None:
 
 def fake_env(project: Path, test_file: str) -> VariantEnv:
     """A project whose environment is this interpreter, with one test module."""
-    (project / "tests").mkdir(parents=True)
-    (project / "tests" / "test_module.py").write_text(test_file)
+    write_tests(project, test_file)
     python = project / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
     python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')

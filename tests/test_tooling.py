@@ -40,10 +40,10 @@ from tests.support import (
     connect_admin,
     copy_project,
     isolated_environ,
-    pytest_counts,
     read_answers,
     render,
     run,
+    run_pytest,
     table_exists,
     uv_binary,
 )
@@ -298,7 +298,7 @@ def test_dockerfile_builds_with_uv_and_runs_unprivileged(
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("variant", [DEFAULT_VARIANT, "postgresql-async-service_commit-none"])
 def test_fresh_service_passes_uv_run_pytest_and_pre_commit(
-    variant: str, tmp_path: Path, rendered: Callable[[str], Path]
+    variant: str, tmp_path: Path, rendered: Callable[[str], Path], mypy_cache: Path
 ) -> None:
     project = tmp_path / "service"
     copy_project(rendered(variant), project)
@@ -308,14 +308,16 @@ def test_fresh_service_passes_uv_run_pytest_and_pre_commit(
         UV_PYTHON=sys.executable,
         UV_PYTHON_DOWNLOADS="never",
         PRE_COMMIT_HOME=str(tmp_path / "pre-commit"),
+        MYPY_CACHE_DIR=str(mypy_cache),
     )
     check([uv, "sync", "--quiet"], cwd=project, env=env, timeout=900)
     if variant == DEFAULT_VARIANT:
         # Every variant's suite runs in test_generated_suites; here it is run through uv once.
-        result = check([uv, "run", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
-        counts = pytest_counts(result.output)
-        assert counts.get("passed", 0) > 0
-        assert "failed" not in counts
+        suite = run_pytest(
+            [uv, "run", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env
+        )
+        assert suite.completed.returncode == 0, suite.completed.describe()
+        assert suite.count("passed") > 0, suite.completed.describe()
     hooks = check([uv, "run", "pre-commit", "run", "--all-files"], cwd=project, env=env)
     for hook in ("no unresolved conflict markers", "ruff check", "ruff format", "mypy --strict"):
         assert re.search(rf"^{re.escape(hook)}\.+Passed$", hooks.output, re.MULTILINE), hooks.output
@@ -324,14 +326,16 @@ def test_fresh_service_passes_uv_run_pytest_and_pre_commit(
 
 
 def test_pre_commit_refuses_conflict_markers_and_rej_files(
-    tmp_path: Path, variant_env: Callable[[str], VariantEnv]
+    tmp_path: Path, variant_env: Callable[[str], VariantEnv], mypy_cache: Path
 ) -> None:
     env = variant_env(DEFAULT_VARIANT)
     project = tmp_path / "service"
     shutil.copytree(env.project, project, ignore=shutil.ignore_patterns(".venv"))
     commit_all(project, "generated")
     pre_commit: list[str | Path] = [env.venv / "bin" / "pre-commit", "run", "--all-files"]
-    hooks_env = env.environ(PRE_COMMIT_HOME=str(tmp_path / "pre-commit"))
+    hooks_env = env.environ(
+        PRE_COMMIT_HOME=str(tmp_path / "pre-commit"), MYPY_CACHE_DIR=str(mypy_cache)
+    )
     check(pre_commit, cwd=project, env=hooks_env)
 
     notes = project / "NOTES.md"

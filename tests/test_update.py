@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support import (
-    copy_from,
     git,
     read_answers,
+    render,
     snapshot_of_this_checkout,
     tree,
     update_project,
@@ -19,7 +19,7 @@ from tests.support import (
 
 def test_update_changes_exactly_what_the_answer_changes(tmp_path: Path) -> None:
     template = snapshot_of_this_checkout(tmp_path / "template")
-    project = copy_from(template, {"project_name": "Billing API"}, tmp_path / "billing")
+    project = render({"project_name": "Billing API"}, tmp_path / "billing", template=template)
     assert (project / "billing_api" / "background.py").is_file()
     git(project, "init", "--quiet")
     git(project, "add", "-A")
@@ -32,10 +32,10 @@ def test_update_changes_exactly_what_the_answer_changes(tmp_path: Path) -> None:
     assert answers["concurrency"] == "async"
     assert answers["project_name"] == "Billing API"
     assert answers["project_slug"] == "billing_api"
-    fresh = copy_from(
-        template,
+    fresh = render(
         {"project_name": "Billing API", "background_tasks": "none", "concurrency": "async"},
         tmp_path / "fresh",
+        template=template,
     )
     updated, expected = without_git(tree(project)), tree(fresh)
     assert sorted(updated) == sorted(expected)
@@ -46,7 +46,7 @@ def test_update_changes_exactly_what_the_answer_changes(tmp_path: Path) -> None:
 
 def test_update_without_changes_is_a_no_op(tmp_path: Path) -> None:
     template = snapshot_of_this_checkout(tmp_path / "template")
-    project = copy_from(template, {"session_style": "dependency"}, tmp_path / "service")
+    project = render({"session_style": "dependency"}, tmp_path / "service", template=template)
     git(project, "init", "--quiet")
     git(project, "add", "-A")
     git(project, "commit", "--quiet", "-m", "generated")

@@ -1,5 +1,5 @@
-"""Test helpers: a real server in a thread, waiting with a deadline, the database
-seen from outside, and Alembic commands."""
+"""Test helpers: a real server in a thread, waiting with a deadline, creating users,
+making the app's flushes fail, the database seen from outside, and Alembic commands."""
 
 import os
 import socket
@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import anyio.to_thread
 import httpx
@@ -18,9 +18,11 @@ import uvicorn
 from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
-from sqlalchemy import Engine, text
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, MetaData, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +69,15 @@ class LiveServer:
         self._server.should_exit = True
         self._thread.join(timeout=30)
 
+    def wait_idle(self) -> None:
+        """Wait until the server has finished every request it received, the work
+        scheduled after a response included (a background task runs inside its
+        request's task), so nothing of one test runs on into the next."""
+        wait_until(
+            lambda: not self._server.server_state.tasks,
+            "the server to finish its requests and their background work",
+        )
+
     def checked_out(self) -> int:
         """Connections the app's pool has handed out and not had back."""
         checked_out: int = self.app.state.engine.pool.checkedout()
@@ -91,14 +102,35 @@ def with_threads(app: ASGIApp, threads: int) -> ASGIApp:
 ServerFactory = Callable[..., AbstractContextManager["LiveServer"]]
 
 
+def create(
+    client: httpx.Client | TestClient, email: str = "a@x.io", name: str = "Ann"
+) -> dict[str, Any]:
+    """``POST /users`` through a real server's client or an in-process one; the
+    created user, after checking it was a 201."""
+    response = client.post("/users", json={"email": email, "name": name})
+    assert response.status_code == 201, response.text
+    user: dict[str, Any] = response.json()
+    return user
+
+
+@contextmanager
+def flush_raises(exc: BaseException) -> Iterator[None]:
+    """Inside the block every flush in the app raises ``exc`` once it has run (its
+    INSERT or UPDATE has reached the database); sync and async sessions alike."""
+
+    def raise_it(_session: Session, _context: object) -> None:
+        raise exc
+
+    event.listen(Session, "after_flush", raise_it)
+    try:
+        yield
+    finally:
+        event.remove(Session, "after_flush", raise_it)
+
+
 def process_concurrently(server: LiveServer, count: int) -> list[httpx.Response]:
     """Create ``count`` users, then ``POST /users/{id}/process`` for all of them at once."""
-    ids = [
-        server.client.post(
-            "/users", json={"email": f"u{n}@x.io", "name": f"U{n}"}
-        ).json()["id"]
-        for n in range(count)
-    ]
+    ids = [create(server.client, f"u{n}@x.io", f"U{n}")["id"] for n in range(count)]
     with ThreadPoolExecutor(max_workers=count) as pool:
         return list(
             pool.map(
@@ -122,11 +154,11 @@ def count(admin: Engine, table: str) -> int:
         )
 
 
-def delete_all(admin: Engine) -> None:
-    """Empty the tables the service writes."""
+def delete_all(admin: Engine, metadata: MetaData) -> None:
+    """Empty every table of the models, those that refer to others first."""
     with admin.begin() as connection:
-        connection.execute(text("DELETE FROM emails"))
-        connection.execute(text("DELETE FROM users"))
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
 
 
 def add_users(admin: Engine, start: int, stop: int) -> None:

@@ -9,12 +9,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-
-def create(client: TestClient, email: str, name: str = "Ann") -> dict[str, object]:
-    response = client.post("/users", json={"email": email, "name": name})
-    assert response.status_code == 201, response.text
-    body: dict[str, object] = response.json()
-    return body
+from tests.support import create
 
 
 def test_create_returns_the_user(client: TestClient) -> None:

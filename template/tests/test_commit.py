@@ -5,14 +5,13 @@ a dependency that commits after the response it would still report the 2xx the
 real client gets while the commit fails behind it.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from fastapi import HTTPException
-from sqlalchemy import Engine, event, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, text
 
-from tests.support import LiveServer, count
+from tests.support import LiveServer, count, create, flush_raises
 
 REJECTED = "@rejected-at-commit.test"
 
@@ -69,23 +68,6 @@ def rejected_at_commit(admin: Engine) -> Iterator[str]:
             connection.exec_driver_sql(statement)
 
 
-@pytest.fixture
-def fail_after_flush() -> Iterator[Callable[[Exception], None]]:
-    """Arm: every flush in the app raises the given exception once it has run."""
-    listeners = []
-
-    def arm(exc: Exception) -> None:
-        def raise_it(_session: Session, _context: object) -> None:
-            raise exc
-
-        event.listen(Session, "after_flush", raise_it)
-        listeners.append(raise_it)
-
-    yield arm
-    for listener in listeners:
-        event.remove(Session, "after_flush", listener)
-
-
 def names(admin: Engine) -> list[str]:
     with admin.connect() as connection:
         return list(connection.scalars(text("SELECT name FROM users ORDER BY id")))
@@ -100,8 +82,7 @@ def assert_clean_error(body: object) -> None:
 
 
 def test_created_means_committed(server: LiveServer, admin: Engine) -> None:
-    response = server.client.post("/users", json={"email": "a@x.io", "name": "Ann"})
-    assert response.status_code == 201
+    create(server.client)
     # Checked straight after the response, from another connection.
     assert names(admin) == ["Ann"]
 
@@ -117,9 +98,9 @@ def test_commit_failure_is_reported_and_leaves_nothing(
         )
         expected: list[str] = []
     else:
-        user = server.client.post("/users", json={"email": "a@x.io", "name": "Ann"})
+        user = create(server.client)
         response = server.client.patch(
-            f"/users/{user.json()['id']}",
+            f"/users/{user['id']}",
             json={"email": "ann" + rejected_at_commit, "name": "Changed"},
         )
         expected = ["Ann"]
@@ -129,21 +110,21 @@ def test_commit_failure_is_reported_and_leaves_nothing(
 
 
 def test_exception_after_flush_rolls_everything_back(
-    server: LiveServer, admin: Engine, fail_after_flush: Callable[[Exception], None]
+    server: LiveServer, admin: Engine
 ) -> None:
-    fail_after_flush(RuntimeError("boom after the INSERT"))
-    response = server.client.post("/users", json={"email": "a@x.io", "name": "Ann"})
+    with flush_raises(RuntimeError("boom after the INSERT")):
+        response = server.client.post("/users", json={"email": "a@x.io", "name": "A"})
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error"}
     assert count(admin, "users") == 0
 
 
 def test_http_exception_after_flush_keeps_its_status(
-    server: LiveServer, admin: Engine, fail_after_flush: Callable[[Exception], None]
+    server: LiveServer, admin: Engine
 ) -> None:
-    user = server.client.post("/users", json={"email": "a@x.io", "name": "Ann"}).json()
-    fail_after_flush(HTTPException(status_code=418, detail="refused"))
-    response = server.client.patch(f"/users/{user['id']}", json={"name": "Changed"})
+    user = create(server.client)
+    with flush_raises(HTTPException(status_code=418, detail="refused")):
+        response = server.client.patch(f"/users/{user['id']}", json={"name": "Bea"})
     assert response.status_code == 418
     assert response.json() == {"detail": "refused"}
     assert names(admin) == ["Ann"]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from tests.support import LiveServer, count
+from tests.support import LiveServer, count, create
 
 MIB = 1024 * 1024
 MALFORMED: dict[str, bytes] = {
@@ -27,11 +27,7 @@ MALFORMED: dict[str, bytes] = {
 
 @pytest.fixture
 def user_id(shared_server: LiveServer) -> int:
-    response = shared_server.client.post(
-        "/users", json={"email": "b@x.io", "name": "Bob"}
-    )
-    assert response.status_code == 201
-    created: int = response.json()["id"]
+    created: int = create(shared_server.client, "b@x.io", "Bob")["id"]
     return created
 
 
@@ -112,17 +108,14 @@ def test_null_is_not_a_patch_value(shared_server: LiveServer, user_id: int) -> N
 def test_email_uniqueness_ignores_case(
     shared_server: LiveServer, admin: Engine
 ) -> None:
-    first = shared_server.client.post(
-        "/users", json={"email": "ann@x.io", "name": "Ann"}
-    )
-    assert first.status_code == 201
+    create(shared_server.client, "ann@x.io")
     again = shared_server.client.post(
         "/users", json={"email": "ANN@X.io", "name": "Ann"}
     )
     assert again.status_code == 409
-    other = shared_server.client.post("/users", json={"email": "bo@x.io", "name": "Bo"})
+    other = create(shared_server.client, "bo@x.io", "Bo")
     renamed = shared_server.client.patch(
-        f"/users/{other.json()['id']}", json={"email": "Ann@x.IO"}
+        f"/users/{other['id']}", json={"email": "Ann@x.IO"}
     )
     assert renamed.status_code == 409
     assert count(admin, "users") == 2

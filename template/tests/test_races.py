@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import Engine
 
-from tests.support import LiveServer, count
+from tests.support import LiveServer, count, create
 
 RACERS = 10
 
@@ -24,9 +24,7 @@ def race(server: LiveServer, method: str, path: str, bodies: list[object]) -> li
 def test_racing_deletes_have_one_winner(
     shared_server: LiveServer, admin: Engine
 ) -> None:
-    user = shared_server.client.post(
-        "/users", json={"email": "a@x.io", "name": "A"}
-    ).json()
+    user = create(shared_server.client)
     statuses = race(shared_server, "DELETE", f"/users/{user['id']}", [None] * RACERS)
     assert statuses == [204] + [404] * (RACERS - 1)
     assert count(admin, "users") == 0

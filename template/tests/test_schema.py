@@ -8,7 +8,7 @@ declared ones, invalid input is refused and valid input accepted, a deleted user
 gone, and no answer is a server error.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,9 +16,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case, GenerationMode
 from schemathesis.specs.openapi.schemas import OpenApiSchema
-from sqlalchemy import Engine
 
-from tests.support import DEFAULT_POOL, ServerFactory, delete_all
+from tests.support import DEFAULT_POOL, ServerFactory
 
 # Enough to find what the explicit tests would miss, and still run in seconds.
 EXAMPLES = settings(
@@ -48,12 +47,12 @@ def test_every_operation_honours_the_schema(
 
 
 def test_call_sequences_honour_the_schema(
-    api_schema: OpenApiSchema, admin: Engine
+    api_schema: OpenApiSchema, clear_tables: Callable[[], None]
 ) -> None:
     class Workflow(api_schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
             # Each sequence starts from empty tables, so the same choices replay the
             # same way (Hypothesis insists on it when it shrinks a failure).
-            delete_all(admin)
+            clear_tables()
 
     Workflow.run(settings=settings(EXAMPLES, max_examples=20, stateful_step_count=8))
