@@ -47,13 +47,8 @@ ASKED = (
     "background_tasks",
 )
 #: Values copier.yml computes for the templates; never asked, never recorded.
-COMPUTED = (
-    "session_pattern",
-    "is_async",
-    "async_",
-    "await_",
-    "session_class",
-    "sessionmaker_class",
+COMPUTED = tuple(
+    name for name, question in matrix.questions().items() if question.get("when") is False
 )
 #: The contract's rule for a package name.
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,38}$")

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pytest
 import yaml
 from psycopg import sql
@@ -29,7 +28,6 @@ from psycopg import sql
 from tests.support import (
     DEFAULT_PG_URL,
     DEFAULT_VARIANT,
-    ROOT,
     VARIANT_NAMES,
     VARIANTS,
     Completed,
@@ -122,9 +120,7 @@ def actionlint(project: Path) -> None:
 def assert_compose_shape(config: dict[str, Any], answers: dict[str, str], slug: str) -> None:
     services = config["services"]
     postgres = answers["database"] == "postgresql"
-    celery = answers["background_tasks"] == "celery"
     expected = {"app", "migrate"} | ({"db"} if postgres else set())
-    expected |= {"broker", "worker"} if celery else set()
     assert set(services) == expected
     migrate, app = services["migrate"], services["app"]
     assert migrate["command"] == ["alembic", "upgrade", "head"]
@@ -142,10 +138,6 @@ def assert_compose_shape(config: dict[str, Any], answers: dict[str, str], slug: 
     else:
         assert url == f"sqlite:////app/data/{slug}.db"
         assert {volume["target"] for volume in app["volumes"]} == {"/app/data"}
-    if celery:
-        assert services["worker"]["command"] == ["celery", "-A", f"{slug}.worker", "worker"]
-        assert services["broker"]["healthcheck"]["test"]
-        assert app["environment"]["BROKER_URL"] == services["worker"]["environment"]["BROKER_URL"]
 
 
 @pytest.mark.parametrize("variant", VARIANT_NAMES)
@@ -207,35 +199,6 @@ def test_actionlint_catches_a_broken_workflow(
     result = run([tool("actionlint"), "-no-color", WORKFLOW], cwd=project, env=isolated_environ())
     assert result.returncode != 0, result.describe()
     assert "databse" in result.output
-
-
-# ---------------------------------------------------------------------------------------
-# The broker and worker blocks, kept ready for background_tasks=celery
-# ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_celery_blocks_of_compose_and_workflow_are_valid(tmp_path: Path, database: str) -> None:
-    """Copier does not offer celery yet; the blocks for it are rendered here with Jinja."""
-    context = {
-        "project_slug": "example_service",
-        "python_version": "3.12",
-        "database": database,
-        "background_tasks": "celery",
-    }
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(ROOT / "template"),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    for name in ("compose.yaml", ".github/workflows/ci.yml", "Dockerfile"):
-        target = tmp_path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(environment.get_template(f"{name}.jinja").render(context))
-    assert_compose_shape(compose_config(tmp_path), context, "example_service")
-    actionlint(tmp_path)
-    workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "ci.yml").read_text())
-    tests = workflow["jobs"]["tests"]
-    assert "redis" in tests["services"]
-    assert tests["env"]["TEST_BROKER_URL"].startswith("redis://localhost:6379/")
 
 
 # ---------------------------------------------------------------------------------------
