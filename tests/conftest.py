@@ -39,6 +39,28 @@ from tests.support import (
 
 TIMINGS_FILE = "timings.tsv"
 
+#: Modules whose tests take the longest (whole generated suites, servers under load),
+#: in that order. They are collected first so that pytest-xdist hands them out first:
+#: a run that kept them for the end would finish with one worker busy on a long suite
+#: while the other has nothing left to do.
+SLOW_MODULES_FIRST = (
+    "test_generated_suites.py",
+    "test_lifecycle.py",
+    "test_naive_pattern.py",
+    "test_proof_matrix.py",
+    "test_benchmark.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        if name in SLOW_MODULES_FIRST:
+            return SLOW_MODULES_FIRST.index(name)
+        return len(SLOW_MODULES_FIRST)
+
+    items.sort(key=rank)
+
 
 def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run's temporary folder; pytest-xdist workers get subfolders of it."""
