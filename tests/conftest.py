@@ -40,9 +40,10 @@ from tests.support import (
 TIMINGS_FILE = "timings.tsv"
 
 #: Modules whose tests take the longest (whole generated suites, servers under load),
-#: in that order. They are collected first so that pytest-xdist hands them out first:
-#: a run that kept them for the end would finish with one worker busy on a long suite
-#: while the other has nothing left to do.
+#: in that order. They are collected first so that they start first; with
+#: `--dist worksteal` (pyproject.toml) an idle worker takes over half of the other's
+#: queue, so the run does not end with one worker on a row of long suites while the
+#: other has nothing left to do.
 SLOW_MODULES_FIRST = (
     "test_generated_suites.py",
     "test_lifecycle.py",
