@@ -114,30 +114,6 @@ def test_patch_invalid_body_is_422(client: TestClient, body: dict[str, object]) 
     assert client.patch(f"/users/{user['id']}", json=body).status_code == 422
 
 
-def test_delete_removes_the_user_and_their_emails(client: TestClient) -> None:
-    user = create(client, "ann@example.com")
-    assert client.post(f"/users/{user['id']}/welcome").status_code == 202
-    assert len(client.get(f"/users/{user['id']}/emails").json()) == 1
-    response = client.delete(f"/users/{user['id']}")
-    assert response.status_code == 204
-    assert response.content == b""
-    assert client.get(f"/users/{user['id']}").status_code == 404
-    assert client.get(f"/users/{user['id']}/emails").status_code == 404
-
-
-def test_welcome_records_one_email(client: TestClient) -> None:
-    user = create(client, "ann@example.com", "Ann")
-    response = client.post(f"/users/{user['id']}/welcome")
-    assert response.status_code == 202
-    assert response.json() == {"status": "scheduled"}
-    [email] = client.get(f"/users/{user['id']}/emails").json()
-    assert email["user_id"] == user["id"]
-    assert email["to_address"] == "ann@example.com"
-    assert email["subject"] == "Welcome, Ann!"
-    assert set(email) == {"id", "user_id", "to_address", "subject", "created_at"}
-    assert email["created_at"].endswith(("Z", "+00:00"))
-
-
 def test_export_streams_csv_ordered_by_id(client: TestClient) -> None:
     ids = [create(client, f"user{n}@example.com", f"User, {n}")["id"] for n in range(3)]
     response = client.get("/users/export")
