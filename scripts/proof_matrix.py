@@ -202,11 +202,17 @@ def pattern_source(pattern: str) -> str:
     return "copier.yml"
 
 
+#: Background strategies whose work runs in a separate worker process. The matrix starts
+#: one server per subject and no worker, so it leaves these variants to their own suites,
+#: which run a real worker on a real broker (tests/test_celery.py in each render).
+WORKER_BACKGROUNDS = {"celery"}
+
+
 def subjects(database: str) -> list[Subject]:
     """Every subject on ``database``: the offered variants, then the reference apps."""
     result = []
     for name, answers in matrix.variants().items():
-        if answers["database"] != database:
+        if answers["database"] != database or answers["background_tasks"] in WORKER_BACKGROUNDS:
             continue
         pattern = matrix.computed("session_pattern", answers)
         result.append(
@@ -247,7 +253,9 @@ def ci_subset(database: str) -> list[Subject]:
     """
     everything = subjects(database)
     patterns = list(dict.fromkeys(s.pattern for s in everything if s.kind == "offered"))
-    backgrounds = matrix.choices("background_tasks")
+    backgrounds = [
+        value for value in matrix.choices("background_tasks") if value not in WORKER_BACKGROUNDS
+    ]
     wanted = {
         (pattern, "sync" if index == 0 else "async", backgrounds[index % len(backgrounds)])
         for index, pattern in enumerate(patterns)

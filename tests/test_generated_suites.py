@@ -7,6 +7,7 @@ the project's own environment, from its folder.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -88,3 +89,24 @@ def test_generated_suite_on_the_other_database(
     pairwise sample of the variants, with TEMPLATE_TEST_FULL_MATRIX=1 all of them."""
     other = "sqlite" if VARIANTS[variant]["database"] == "postgresql" else "postgresql"
     run_on(other, variant_env(variant), timing, request)
+
+
+#: The celery variant whose broker tests also run on RabbitMQ (every celery suite runs
+#: on Redis, the default TEST_BROKER_URL).
+RABBITMQ_VARIANT = "postgresql-async-dependency_commit-celery"
+RABBITMQ_URL_ENV = "TEMPLATE_TEST_RABBITMQ_URL"
+
+
+def test_celery_suite_on_rabbitmq(
+    variant_env: Callable[[str], VariantEnv],
+    timing: Callable[[str, str, float], None],
+) -> None:
+    """The worker tests pass with an amqp:// broker too, as the contract promises."""
+    url = os.environ.get(RABBITMQ_URL_ENV, "amqp://guest:guest@127.0.0.1:5672//")
+    env = variant_env(RABBITMQ_VARIANT)
+    suite = env.pytest("tests/test_celery.py", timeout=SUITE_TIMEOUT, TEST_BROKER_URL=url)
+    timing("celery tests on rabbitmq", env.name, suite.completed.seconds)
+    assert suite.completed.returncode == 0, suite.completed.describe()
+    counts = suite.counts()
+    assert counts.get("passed", 0) >= 8, suite.completed.describe()
+    assert set(counts) == {"passed"}, suite.completed.describe()
