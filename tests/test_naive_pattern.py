@@ -163,3 +163,45 @@ def test_naive_session_code_fails_the_proofs(
     )
     missing = CASES[variant] - suite.tests("failed") - suite.tests("error")
     assert not missing, f"passed on the naive pattern: {sorted(missing)}\n{result.describe()}"
+
+
+# The naive Celery route: enqueue inside the request, before its unit of work commits
+# (here the dependency commits after the endpoint returns), as `task.delay(...)` in an
+# endpoint does. Its outbox row keeps the email from being lost, so what must fail are
+# the proofs of ordering: nothing published for a request failing at COMMIT, and
+# publishing after the response without a connection.
+CELERY_VARIANT = "sqlite-sync-dependency_commit-celery"
+PUBLISHED_AFTER_COMMIT = {
+    "tests/test_celery.py::test_nothing_is_published_for_a_request_failing_at_commit",
+    "tests/test_celery.py::test_publishing_waits_for_the_response_and_holds_no_connection",
+}
+
+
+def test_enqueueing_before_the_commit_fails_the_celery_proofs(
+    variant_env: Callable[[str], VariantEnv], tmp_path: Path
+) -> None:
+    env = variant_env(CELERY_VARIANT)
+    project = tmp_path / "naive"
+    shutil.copytree(env.project, project, ignore=shutil.ignore_patterns(".venv"))
+    routes = project / "example_service" / "api" / "users.py"
+    source = routes.read_text()
+    after_response = "background_tasks.add_task(queue.publish, message_id)"
+    assert after_response in source
+    routes.write_text(source.replace(after_response, "queue.publish(message_id)"))
+    suite = run_pytest(
+        [
+            env.venv / "bin" / "python",
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_celery.py",
+        ],
+        cwd=project,
+        env=env.environ(),
+    )
+    result = suite.completed
+    assert result.returncode == 1, f"the suite did not fail:\n{result.describe()}"
+    missing = PUBLISHED_AFTER_COMMIT - suite.tests("failed") - suite.tests("error")
+    assert not missing, f"passed on the naive route: {sorted(missing)}\n{result.describe()}"
