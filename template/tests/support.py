@@ -212,6 +212,22 @@ def assert_connections_released(server: LiveServer, admin: Engine) -> None:
 
 
 @contextmanager
+def installed(admin: Engine, statements: tuple[list[str], list[str]]) -> Iterator[None]:
+    """Run the first list of statements on the database, the second when the block
+    ends: a trigger or table a test needs, and its removal."""
+    install, remove = statements
+    with admin.begin() as connection:
+        for statement in install:
+            connection.exec_driver_sql(statement)
+    try:
+        yield
+    finally:
+        with admin.begin() as connection:
+            for statement in remove:
+                connection.exec_driver_sql(statement)
+
+
+@contextmanager
 def environment(**values: str) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)

@@ -11,7 +11,7 @@ import pytest
 from fastapi import HTTPException
 from sqlalchemy import Engine, text
 
-from tests.support import LiveServer, count, create, flush_raises
+from tests.support import LiveServer, count, create, flush_raises, installed
 
 REJECTED = "@rejected-at-commit.test"
 
@@ -58,14 +58,8 @@ GUARD = {
 @pytest.fixture
 def rejected_at_commit(admin: Engine) -> Iterator[str]:
     """An email domain whose writes fail at COMMIT time, and only there."""
-    install, remove = GUARD[admin.dialect.name]
-    with admin.begin() as connection:
-        for statement in install:
-            connection.exec_driver_sql(statement)
-    yield REJECTED
-    with admin.begin() as connection:
-        for statement in remove:
-            connection.exec_driver_sql(statement)
+    with installed(admin, GUARD[admin.dialect.name]):
+        yield REJECTED
 
 
 def names(admin: Engine) -> list[str]:
