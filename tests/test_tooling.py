@@ -120,8 +120,23 @@ def actionlint(project: Path) -> None:
 def assert_compose_shape(config: dict[str, Any], answers: dict[str, str], slug: str) -> None:
     services = config["services"]
     postgres = answers["database"] == "postgresql"
-    expected = {"app", "migrate"} | ({"db"} if postgres else set())
+    celery = answers["background_tasks"] == "celery"
+    expected = (
+        {"app", "migrate"}
+        | ({"db"} if postgres else set())
+        | ({"worker", "redis"} if celery else set())
+    )
     assert set(services) == expected
+    if celery:
+        worker = services["worker"]
+        assert worker["command"] == ["celery", "-A", f"{slug}.worker", "worker", "--loglevel=INFO"]
+        assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+        for service in (worker, services["app"]):
+            assert service["environment"]["BROKER_URL"] == "redis://redis:6379/0"
+        assert (
+            worker["environment"]["DATABASE_URL"] == services["app"]["environment"]["DATABASE_URL"]
+        )
     migrate, app = services["migrate"], services["app"]
     assert migrate["command"] == ["alembic", "upgrade", "head"]
     assert migrate.get("restart") == "no"
