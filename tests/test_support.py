@@ -24,14 +24,18 @@ from tests.test_generated_suites import run_suite
 
 
 def test_matrix_has_every_combination() -> None:
-    assert len(VARIANTS) == 24
+    assert len(VARIANTS) == 36
     patterns = {
         (answers["session_style"], answers.get("commit_strategy")) for answers in VARIANTS.values()
     }
     assert patterns == {("explicit", None), ("dependency", "dependency"), ("dependency", "service")}
     assert {answers["database"] for answers in VARIANTS.values()} == {"sqlite", "postgresql"}
     assert {answers["concurrency"] for answers in VARIANTS.values()} == {"sync", "async"}
-    assert {answers["background_tasks"] for answers in VARIANTS.values()} == {"fastapi", "none"}
+    assert {answers["background_tasks"] for answers in VARIANTS.values()} == {
+        "fastapi",
+        "none",
+        "celery",
+    }
 
 
 def write_tests(project: Path, test_file: str) -> None:

@@ -47,8 +47,7 @@ NOT_OFFERED = [
     ("database", "mysql", ["'sqlite'", "'postgresql'"]),
     ("concurrency", "threads", ["'sync'", "'async'"]),
     ("session_style", "global", ["'explicit'", "'dependency'"]),
-    # celery is not offered until it works end to end (the contract's rule).
-    ("background_tasks", "celery", ["'fastapi'", "'none'"]),
+    ("background_tasks", "rq", ["'fastapi'", "'none'", "'celery'"]),
 ]
 
 
