@@ -74,11 +74,12 @@ SLUG = "example_service"
 # What the reference apps import; the same releases the variants resolve to.
 REFERENCE_REQUIREMENTS = (
     "fastapi",
-    "sqlalchemy",
+    "sqlalchemy[asyncio]",
     "psycopg[binary]",
     "asyncpg",
     "uvicorn[standard]",
 )
+BARE_ASYNC, BARE_SYNC = "bare ORM async", "bare ORM sync"
 # The pool every server gets: the generated services' defaults, stated explicitly.
 POOL_SIZE, MAX_OVERFLOW = 5, 10
 # Threads of Starlette's thread pool, which runs sync endpoints (anyio's default).
@@ -86,6 +87,7 @@ SYNC_THREADS = 40
 SLOW_EXTERNAL_MS = 100
 START_TIMEOUT = 60.0
 ROUTES = ("read", "list", "create", "process 0ms", f"process {SLOW_EXTERNAL_MS}ms")
+TOGETHER_ROUTES = ROUTES[:3]
 
 # wrk prints one JSON line when a run ends; latencies are in microseconds.
 LUA_DONE = """
@@ -166,8 +168,25 @@ class Export:
 
 @dataclass
 class Results:
-    loads: dict[tuple[str, str], Load] = field(default_factory=dict)
+    # Every round's measurement of a service and route.
+    loads: dict[tuple[str, str], list[Load]] = field(default_factory=dict)
     exports: dict[str, Export] = field(default_factory=dict)
+
+    def add(self, name: str, route: str, load: Load) -> None:
+        self.loads.setdefault((name, route), []).append(load)
+
+    def median(self, name: str, route: str) -> Load | None:
+        """The round with the median rate (the lower one of an even count), all its errors."""
+        rounds = sorted(self.loads.get((name, route), ()), key=lambda load: load.requests_per_s)
+        if not rounds:
+            return None
+        middle = rounds[(len(rounds) - 1) // 2]
+        errors = sum(load.errors for load in rounds)
+        return Load(middle.requests_per_s, middle.p50_ms, middle.p99_ms, errors)
+
+    def spread(self, name: str, route: str) -> tuple[float, float]:
+        rates = [load.requests_per_s for load in self.loads.get((name, route), ())]
+        return min(rates), max(rates)
 
 
 def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
@@ -214,6 +233,8 @@ def build_references(folder: Path) -> list[Service]:
             app_dir=REFERENCE,
             routes=("read", "list", "create"),
         ),
+        Service(BARE_ASYNC, folder, python, "bare_orm:async_app", REFERENCE, routes=("read",)),
+        Service(BARE_SYNC, folder, python, "bare_orm:sync_app", REFERENCE, routes=("read",)),
     ]
 
 
@@ -400,37 +421,79 @@ def export(base: str, pid: int) -> Export:
     return Export(rows=lines - 1, seconds=seconds, rss_growth_mb=growth)
 
 
-def measure(
-    service: Service, url: str, args: argparse.Namespace, scripts: Path, into: Results
-) -> None:
-    def load(base: str, route: str, clients: int) -> None:
-        into.loads[service.name, route] = wrk(
-            base, route, clients, args.duration, args.rows, scripts
-        )
-        rps = into.loads[service.name, route].requests_per_s
-        print(f"  {service.name:42} {route:14} {rps:8.0f} req/s")
+def rotated(services: list[Service], round_number: int) -> list[Service]:
+    """Each round starts with another service, so none is always measured first."""
+    shift = round_number % len(services) if services else 0
+    return services[shift:] + services[:shift]
 
-    # The export runs before anything is created, so every service exports the same rows.
-    order = ("read", "list", "export", "create", "process 0ms")
-    fast_routes = [route for route in order if route in service.routes]
-    with serving(service, url, 0) as (base, pid):
-        if args.warmup:
-            wrk(base, "read", args.clients, args.warmup, args.rows, scripts)
-        for route in fast_routes:
-            if route == "export":
+
+def measure_together(
+    services: list[Service], url: str, args: argparse.Namespace, scripts: Path, into: Results
+) -> None:
+    """read, list, create and the export, with every server up at once.
+
+    Each round loads every service in turn for each route. A slow spell of a shared
+    machine then falls on all services of a round, not on whichever was measured during
+    it, and the median round of each is compared. Idle servers keep only their pool's
+    persistent connections, well inside PostgreSQL's default 100.
+    """
+    with ExitStack() as stack:
+        bases: dict[str, str] = {}
+        for service in services:
+            base, pid = stack.enter_context(serving(service, url, 0))
+            bases[service.name] = base
+            if args.warmup:
+                wrk(base, "read", args.clients, args.warmup, args.rows, scripts)
+            # Before anything is created, so every service exports the same rows.
+            if "export" in service.routes:
                 if args.warmup:
                     export(base, pid)
                 into.exports[service.name] = export(base, pid)
-            elif route.startswith("process"):
-                load(base, route, args.process_clients)
-            else:
-                load(base, route, args.clients)
-    forget_created_users(url, args.rows)
-    if ROUTES[-1] in service.routes:
-        with serving(service, url, SLOW_EXTERNAL_MS) as (base, _pid):
-            if args.warmup:
-                wrk(base, "process", args.process_clients, args.warmup, args.rows, scripts)
-            load(base, ROUTES[-1], args.process_clients)
+        for round_number in range(args.rounds):
+            for route in TOGETHER_ROUTES:
+                for service in rotated(services, round_number):
+                    if route in service.routes:
+                        load = wrk(
+                            bases[service.name],
+                            route,
+                            args.clients,
+                            args.duration,
+                            args.rows,
+                            scripts,
+                        )
+                        into.add(service.name, route, load)
+                        report_progress(round_number, service, route, load)
+                        if route == "create":  # the next one creates the same emails
+                            forget_created_users(url, args.rows)
+
+
+def measure_process(
+    services: list[Service],
+    route: str,
+    delay_ms: int,
+    url: str,
+    args: argparse.Namespace,
+    scripts: Path,
+    into: Results,
+) -> None:
+    """One ``process`` route, a server at a time: with the external service's own pool,
+    a server under this load opens up to 30 connections, too many to keep every server
+    up. The rounds still alternate between services."""
+    serves = [service for service in services if route in service.routes]
+    for round_number in range(args.rounds):
+        for service in rotated(serves, round_number):
+            with serving(service, url, delay_ms) as (base, _pid):
+                if args.warmup:
+                    wrk(base, "process", args.process_clients, args.warmup, args.rows, scripts)
+                load = wrk(base, route, args.process_clients, args.duration, args.rows, scripts)
+            into.add(service.name, route, load)
+            report_progress(round_number, service, route, load)
+
+
+def report_progress(round_number: int, service: Service, route: str, load: Load) -> None:
+    print(
+        f"  round {round_number + 1}  {service.name:42} {route:14} {load.requests_per_s:8.0f} req/s"
+    )
 
 
 def versions(python: Path) -> dict[str, str]:
@@ -458,15 +521,19 @@ def report(
     lines = [
         "## Load",
         "",
-        "| service | route | req/s | p50 ms | p99 ms | errors |",
-        "|---|---|---:|---:|---:|---:|",
+        f"The round with the median rate of {args.rounds}; min and max are the other rounds' "
+        "rates, errors are summed over all rounds.",
+        "",
+        "| service | route | req/s | min | max | p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for service in services:
         for route in ROUTES:
-            if (found := results.loads.get((service.name, route))) is not None:
+            if (found := results.median(service.name, route)) is not None:
+                low, high = results.spread(service.name, route)
                 lines.append(
-                    f"| {service.name} | {route} | {found.requests_per_s:.0f} | "
-                    f"{found.p50_ms:.1f} | {found.p99_ms:.1f} | {found.errors} |"
+                    f"| {service.name} | {route} | {found.requests_per_s:.0f} | {low:.0f} "
+                    f"| {high:.0f} | {found.p50_ms:.1f} | {found.p99_ms:.1f} | {found.errors} |"
                 )
     lines += ["", f"## Export of {args.rows} users", ""]
     lines += [
@@ -481,7 +548,7 @@ def report(
             )
 
     def rate(name: str, route: str) -> float | None:
-        found = results.loads.get((name, route))
+        found = results.median(name, route)
         return found.requests_per_s if found else None
 
     lines += [
@@ -492,11 +559,13 @@ def report(
         "(sync); process 0ms / read >= 0.25; process 100ms / min(limit, process 0ms) >= 0.80 "
         "with 0 errors; dependency_commit read / the other patterns' >= 0.80; export >= 50000 "
         "rows/s with < 50 MB growth. The limit is the requests/s that the calls which can wait "
-        "on the external service at once allow (clients, sync threads, request sessions).",
+        "on the external service at once allow (clients, sync threads, request sessions). "
+        "The bare ORM column compares with reference/bare_orm.py of the same concurrency: "
+        "a session, Session.get and nothing else.",
         "",
-        "| variant | read / raw | read / naive | process 0ms / read | process 100ms limit "
-        "| process 100ms / min(limit, 0ms) | read / other patterns |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| variant | read / raw | read / naive | read / bare ORM | process 0ms / read "
+        "| process 100ms limit | process 100ms / min(limit, 0ms) | read / other patterns |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     variants_run = [service for service in services if service.is_variant]
     for service in variants_run:
@@ -504,6 +573,7 @@ def report(
         slow = rate(service.name, ROUTES[-1])
         limit = service.process_slots(args.process_clients) * 1000 / SLOW_EXTERNAL_MS
         zero = rate(service.name, "process 0ms")
+        bare = BARE_ASYNC if service.answers["concurrency"] == "async" else BARE_SYNC
         others = [
             value
             for other in variants_run
@@ -514,10 +584,19 @@ def report(
         mean_others = sum(others) / len(others) if others else None
         lines.append(
             f"| {service.name} | {ratio(read, rate('raw asyncpg', 'read'))} "
-            f"| {ratio(read, rate('naive get_db', 'read'))} | {ratio(zero, read)} "
-            f"| {limit:.0f} | {ratio(slow, min(limit, zero or limit))} "
+            f"| {ratio(read, rate('naive get_db', 'read'))} | {ratio(read, rate(bare, 'read'))} "
+            f"| {ratio(zero, read)} | {limit:.0f} | {ratio(slow, min(limit, zero or limit))} "
             f"| {ratio(read, mean_others)} |"
         )
+    raw_read, naive_read = rate("raw asyncpg", "read"), rate("naive get_db", "read")
+    if raw_read and naive_read:
+        lines += [
+            "",
+            "What the ORM alone allows, on this machine and in this run: bare ORM async read / "
+            f"raw = {ratio(rate(BARE_ASYNC, 'read'), raw_read)}; bare ORM sync read / naive = "
+            f"{ratio(rate(BARE_SYNC, 'read'), naive_read)}. A variant reads through the same "
+            "Session.get, so its read / raw and read / naive stay near or below these.",
+        ]
     naive_slow = rate("naive get_db", ROUTES[-1])
     if naive_slow:
         naive = next(service for service in services if service.name == "naive get_db")
@@ -536,8 +615,10 @@ def report(
         "## Setup",
         "",
         f"- {args.clients} connections for read, list and create; {args.process_clients} for "
-        f"process (pool {POOL_SIZE} + overflow {MAX_OVERFLOW}); {args.duration:g} s per route "
-        "after a warm-up, wrk with one thread; one uvicorn process per service (uvloop, httptools)",
+        f"process (pool {POOL_SIZE} + overflow {MAX_OVERFLOW}); rounds: {args.rounds} of "
+        f"{args.duration:g} s per service and route, wrk with one thread; one uvicorn process "
+        "per service (uvloop, httptools); read, list and create with every server up and the "
+        "services taking turns, process one server at a time",
         *(f"- {key}: {value}" for key, value in machine.items()),
     ]
     return lines
@@ -546,12 +627,17 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), metavar="NAME")
-    parser.add_argument("--duration", type=float, default=5, help="seconds per route (default 5)")
+    parser.add_argument(
+        "--duration", type=float, default=3, help="seconds per round and route (default 3)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measurements of each route; the median counts"
+    )
     parser.add_argument(
         "--warmup",
         type=float,
         default=1,
-        help="seconds of load before a server's first route (0: none)",
+        help="seconds of load before a server is measured (0: none)",
     )
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--process-clients", type=int, default=50)
@@ -566,7 +652,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.smoke:
-        args.variants, args.duration, args.warmup = [SMOKE_VARIANT], 1, 0
+        args.variants, args.duration, args.warmup, args.rounds = [SMOKE_VARIANT], 1, 0, 1
         args.rows = min(args.rows, 2000)
     elif args.markdown is None:
         args.markdown = DEFAULT_MARKDOWN
@@ -592,8 +678,9 @@ def main() -> None:
         url = stack.enter_context(bench_database(args.pg_url))
         pg_version = prepare_database(url, services[0], args.rows)
         results = Results()
-        for service in services:
-            measure(service, url, args, scripts, results)
+        measure_together(services, url, args, scripts, results)
+        for route, delay_ms in ((ROUTES[3], 0), (ROUTES[4], SLOW_EXTERNAL_MS)):
+            measure_process(services, route, delay_ms, url, args, scripts, results)
         found = versions(services[-1].python)
         machine = {
             "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, "

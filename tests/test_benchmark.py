@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from benchmark import Load, Results
 
 from tests.support import PG_SKIP_ENV, ROOT, check, pg_admin_url
 
@@ -53,10 +54,14 @@ def test_smoke_run_prints_every_table(tmp_path: Path) -> None:
         *((SMOKE_VARIANT, route) for route in LOAD_ROUTES),
         *(("naive get_db", route) for route in LOAD_ROUTES),
         *(("raw asyncpg", route) for route in ("read", "list", "create")),
+        ("bare ORM async", "read"),
+        ("bare ORM sync", "read"),
     }
     for row in load:
-        assert len(row) == 6
+        assert len(row) == 8
         assert all(float(cell) >= 0 for cell in row[2:]), row
+        rate, low, high = (float(cell) for cell in row[2:5])
+        assert low <= rate <= high, row  # the median round lies within the rounds' range
 
     export = next(line for line in lines if line.startswith("## Export"))
     exports = table_rows(lines, export.removeprefix("## "))
@@ -65,5 +70,17 @@ def test_smoke_run_prints_every_table(tmp_path: Path) -> None:
 
     ratios = table_rows(lines, "Ratios")
     assert [row[0] for row in ratios] == [SMOKE_VARIANT]
-    assert len(ratios[0]) == 7
+    assert len(ratios[0]) == 8
+    assert any(line.startswith("What the ORM alone allows") for line in lines)
     assert any(line.startswith("- PostgreSQL: ") for line in lines)
+
+
+def test_each_route_counts_its_median_round_and_every_error() -> None:
+    results = Results()
+    for rate, errors in ((300.0, 0), (100.0, 2), (200.0, 1), (400.0, 0)):
+        results.add("service", "read", Load(rate, rate / 10, rate / 5, errors))
+    median = results.median("service", "read")
+    # Of an even count the lower middle round, with its own latencies.
+    assert median == Load(200.0, 20.0, 40.0, 3)
+    assert results.spread("service", "read") == (100.0, 400.0)
+    assert results.median("service", "list") is None
