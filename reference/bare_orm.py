@@ -15,62 +15,31 @@ like this (a missing user is a bare 404, and nothing else is handled).
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench \\
     uvicorn --app-dir reference bare_orm:async_app
 
-Needs fastapi, sqlalchemy, asyncpg, psycopg and uvicorn. ``DB_POOL_SIZE`` and
-``DB_MAX_OVERFLOW`` set both pools as in a generated service (defaults 5 and 10).
+Needs fastapi, sqlalchemy, asyncpg, psycopg and uvicorn. The models, the URL and the
+pool settings (``DB_POOL_SIZE``, ``DB_MAX_OVERFLOW``, ``DB_POOL_TIMEOUT``) come from
+``common.py``, as for the other reference apps.
 """
 
 from __future__ import annotations
 
-import os
-
+from common import ASYNC_DRIVERS, SYNC_DRIVERS, User, UserOut, database_url, pool_options
 from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import String, create_engine
+from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
-
-URL = os.environ.get("DATABASE_URL", "postgresql://postgres@localhost:5432/app")
-POOL = {
-    "pool_size": int(os.environ.get("DB_POOL_SIZE", "5")),
-    "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", "10")),
-}
+from sqlalchemy.orm import sessionmaker
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class User(Base):
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320))
-    name: Mapped[str] = mapped_column(String(100))
-    credits: Mapped[int]
-
-
-class UserRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    email: str
-    name: str
-    credits: int
-
-
-def found(user: User | None) -> UserRead:
+def found(user: User | None) -> UserOut:
     if user is None:
         raise HTTPException(404)
-    return UserRead.model_validate(user)
+    return UserOut.model_validate(user)
 
 
 async_sessions = async_sessionmaker(
-    create_async_engine(URL.replace("postgresql://", "postgresql+asyncpg://", 1), **POOL),
-    expire_on_commit=False,
+    create_async_engine(database_url(ASYNC_DRIVERS), **pool_options()), expire_on_commit=False
 )
 sync_sessions = sessionmaker(
-    create_engine(URL.replace("postgresql://", "postgresql+psycopg://", 1), **POOL),
-    expire_on_commit=False,
+    create_engine(database_url(SYNC_DRIVERS), **pool_options()), expire_on_commit=False
 )
 
 async_app = FastAPI(title="bare ORM read, async (benchmark ceiling)")
@@ -84,12 +53,12 @@ async def health() -> dict[str, str]:
 
 
 @async_app.get("/users/{user_id}")
-async def get_user_async(user_id: int) -> UserRead:
+async def get_user_async(user_id: int) -> UserOut:
     async with async_sessions() as session:
         return found(await session.get(User, user_id))
 
 
 @sync_app.get("/users/{user_id}")
-def get_user_sync(user_id: int) -> UserRead:
+def get_user_sync(user_id: int) -> UserOut:
     with sync_sessions() as session:
         return found(session.get(User, user_id))
