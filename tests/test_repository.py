@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.support import ROOT, check
 
-QUICK_START_TEST_COMMAND = "python -m pytest -n 2"
+QUICK_START_TEST_COMMAND = "python -m pytest -n 3"
 
 
 def quick_start_commands() -> list[str]:
