@@ -1,10 +1,14 @@
-"""The cheapest ORM read FastAPI can serve: the benchmark's ceiling for the ORM path.
+"""The cheapest ORM reads FastAPI can serve: the benchmark's ceiling for the ORM path.
 
-One route, ``GET /users/{id}``, which opens a session, calls ``Session.get`` and
-returns the user. No dependencies, no middleware, no exception handlers, no liveness
-check, no limit on request sessions: only what any service reading a row through the
-SQLAlchemy ORM pays. ``async_app`` uses an ``AsyncSession`` on asyncpg, ``sync_app`` a
-``Session`` on psycopg in FastAPI's thread pool.
+``GET /users/{id}`` opens a session, calls ``Session.get`` and returns the user.
+``POST /users/{id}/process`` does that, closes the session, waits
+``EXTERNAL_SERVICE_DELAY_MS``, adds a credit through an engine of its own (the
+simulated external service, as in a generated service: a pool of 5 plus 10, one
+autocommit ``UPDATE``) and reads the user again in a new session. No dependencies, no
+middleware, no exception handlers, no liveness check, no limit on request sessions:
+only what any service reading rows through the SQLAlchemy ORM pays. ``async_app``
+uses an ``AsyncSession`` on asyncpg, ``sync_app`` a ``Session`` on psycopg in
+FastAPI's thread pool.
 
 The benchmark (``scripts/benchmark.py``) serves both beside the generated services and
 the raw asyncpg bound. What a generated variant cannot do better than these two is the
@@ -22,11 +26,25 @@ pool settings (``DB_POOL_SIZE``, ``DB_MAX_OVERFLOW``, ``DB_POOL_TIMEOUT``) come 
 
 from __future__ import annotations
 
-from common import ASYNC_DRIVERS, SYNC_DRIVERS, User, UserOut, database_url, pool_options
+import asyncio
+import time
+
+from common import (
+    ASYNC_DRIVERS,
+    SYNC_DRIVERS,
+    User,
+    UserOut,
+    database_url,
+    pool_options,
+    setting,
+)
 from fastapi import FastAPI, HTTPException
-from sqlalchemy import create_engine
+from sqlalchemy import Update, create_engine, update
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
+
+DELAY = int(setting("EXTERNAL_SERVICE_DELAY_MS", "0")) / 1000
+EXTERNAL_POOL = {"pool_size": 5, "max_overflow": 10, "isolation_level": "AUTOCOMMIT"}
 
 
 def found(user: User | None) -> UserOut:
@@ -35,15 +53,21 @@ def found(user: User | None) -> UserOut:
     return UserOut.model_validate(user)
 
 
+def add_credit(user_id: int) -> Update:
+    return update(User).where(User.id == user_id).values(credits=User.credits + 1)
+
+
 async_sessions = async_sessionmaker(
     create_async_engine(database_url(ASYNC_DRIVERS), **pool_options()), expire_on_commit=False
 )
 sync_sessions = sessionmaker(
     create_engine(database_url(SYNC_DRIVERS), **pool_options()), expire_on_commit=False
 )
+async_external = create_async_engine(database_url(ASYNC_DRIVERS), **EXTERNAL_POOL)
+sync_external = create_engine(database_url(SYNC_DRIVERS), **EXTERNAL_POOL)
 
-async_app = FastAPI(title="bare ORM read, async (benchmark ceiling)")
-sync_app = FastAPI(title="bare ORM read, sync (benchmark ceiling)")
+async_app = FastAPI(title="bare ORM reads, async (benchmark ceiling)")
+sync_app = FastAPI(title="bare ORM reads, sync (benchmark ceiling)")
 
 
 @async_app.get("/health")
@@ -60,5 +84,27 @@ async def get_user_async(user_id: int) -> UserOut:
 
 @sync_app.get("/users/{user_id}")
 def get_user_sync(user_id: int) -> UserOut:
+    with sync_sessions() as session:
+        return found(session.get(User, user_id))
+
+
+@async_app.post("/users/{user_id}/process")
+async def process_async(user_id: int) -> UserOut:
+    async with async_sessions() as session:
+        found(await session.get(User, user_id))
+    await asyncio.sleep(DELAY)
+    async with async_external.connect() as connection:
+        await connection.execute(add_credit(user_id))
+    async with async_sessions() as session:
+        return found(await session.get(User, user_id))
+
+
+@sync_app.post("/users/{user_id}/process")
+def process_sync(user_id: int) -> UserOut:
+    with sync_sessions() as session:
+        found(session.get(User, user_id))
+    time.sleep(DELAY)
+    with sync_external.connect() as connection:
+        connection.execute(add_credit(user_id))
     with sync_sessions() as session:
         return found(session.get(User, user_id))

@@ -57,8 +57,11 @@ engine = create_engine(
 SessionLocal = sessionmaker(bind=engine)
 
 # The simulated external service: another service with its own engine and pool that
-# waits, then adds a credit in its own transaction (as a generated service's does).
-external_engine = create_engine(DATABASE_URL, pool_size=5, max_overflow=10)
+# waits, then adds a credit in a transaction of its own, one autocommit UPDATE (as a
+# generated service's does).
+external_engine = create_engine(
+    DATABASE_URL, pool_size=5, max_overflow=10, isolation_level="AUTOCOMMIT"
+)
 
 
 class Base(DeclarativeBase):
@@ -103,7 +106,7 @@ app = FastAPI(title="naive get_db (counter-example)")
 
 def add_credit(user_id: int) -> None:
     time.sleep(DELAY)
-    with external_engine.begin() as connection:
+    with external_engine.connect() as connection:
         connection.execute(update(User).where(User.id == user_id).values(credits=User.credits + 1))
 
 

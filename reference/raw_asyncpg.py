@@ -1,9 +1,12 @@
 """The upper bound of the benchmark: Starlette and asyncpg with nothing in between.
 
 No ORM, no validation, no dependency injection, no error handlers: each route runs
-the one query a generated service runs for it on a pool of asyncpg connections and
-writes the row as JSON. Generated services are compared with this bound in the same
-run (``scripts/benchmark.py``); nobody should serve an API like this.
+the queries a generated service runs for it on a pool of asyncpg connections, outside
+any transaction, and writes the row as JSON. ``process`` reads the user, waits
+``EXTERNAL_SERVICE_DELAY_MS``, adds a credit through a second pool (the simulated
+external service's own, 5 to 15 connections as in a generated service) and reads the
+user again. Generated services are compared with this bound in the same run
+(``scripts/benchmark.py``); nobody should serve an API like this.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench \\
     uvicorn --app-dir reference raw_asyncpg:app
@@ -13,6 +16,7 @@ Needs starlette, asyncpg and uvicorn. ``DB_POOL_SIZE`` sets the pool (default 5)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -25,14 +29,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 COLUMNS = "id, email, name, credits"
+SELECT_USER = f"SELECT {COLUMNS} FROM users WHERE id = $1"
+DELAY = int(os.environ.get("EXTERNAL_SERVICE_DELAY_MS", "0")) / 1000
 
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     size = int(os.environ.get("DB_POOL_SIZE", "5"))
     dsn = os.environ.get("DATABASE_URL", "postgresql://postgres@localhost:5432/app")
-    async with asyncpg.create_pool(dsn, min_size=size, max_size=size) as pool:
+    async with (
+        asyncpg.create_pool(dsn, min_size=size, max_size=size) as pool,
+        asyncpg.create_pool(dsn, min_size=5, max_size=15) as external,
+    ):
         app.state.pool = pool
+        app.state.external = external
         yield
 
 
@@ -48,10 +58,19 @@ async def health(request: Request) -> Response:
 
 
 async def get_user(request: Request) -> Response:
-    row = await request.app.state.pool.fetchrow(
-        f"SELECT {COLUMNS} FROM users WHERE id = $1", request.path_params["user_id"]
-    )
+    row = await request.app.state.pool.fetchrow(SELECT_USER, request.path_params["user_id"])
     return row_json(row)
+
+
+async def process_user(request: Request) -> Response:
+    user_id, pool = request.path_params["user_id"], request.app.state.pool
+    if await pool.fetchrow(SELECT_USER, user_id) is None:
+        return row_json(None)
+    await asyncio.sleep(DELAY)
+    await request.app.state.external.execute(
+        "UPDATE users SET credits = credits + 1 WHERE id = $1", user_id
+    )
+    return row_json(await pool.fetchrow(SELECT_USER, user_id))
 
 
 async def list_users(request: Request) -> Response:
@@ -79,6 +98,7 @@ app = Starlette(
         Route("/users", list_users, methods=["GET"]),
         Route("/users", create_user, methods=["POST"]),
         Route("/users/{user_id:int}", get_user),
+        Route("/users/{user_id:int}/process", process_user, methods=["POST"]),
     ],
     lifespan=lifespan,
 )

@@ -88,6 +88,7 @@ SLOW_EXTERNAL_MS = 100
 START_TIMEOUT = 60.0
 ROUTES = ("read", "list", "create", "process 0ms", f"process {SLOW_EXTERNAL_MS}ms")
 TOGETHER_ROUTES = ROUTES[:3]
+BARE_ROUTES = ("read", *ROUTES[3:])
 
 # wrk prints one JSON line when a run ends; latencies are in microseconds.
 LUA_DONE = """
@@ -140,7 +141,7 @@ class Service:
     def process_slots(self, clients: int) -> int:
         """How many ``process`` calls can wait on the external service at once."""
         slots = clients
-        if self.answers.get("concurrency") == "sync" or self.name == "naive get_db":
+        if self.answers.get("concurrency") == "sync" or self.name in ("naive get_db", BARE_SYNC):
             slots = min(slots, SYNC_THREADS)
         if self.pattern == "dependency_commit":
             # Its request sessions are limited to the pool's capacity less one.
@@ -149,6 +150,10 @@ class Service:
             # Its session keeps a pool connection while the external service runs.
             slots = min(slots, POOL_SIZE + MAX_OVERFLOW)
         return slots
+
+    def process_limit(self, clients: int) -> float:
+        """The requests/s those slots allow with the slow external service."""
+        return self.process_slots(clients) * 1000 / SLOW_EXTERNAL_MS
 
 
 @dataclass
@@ -231,10 +236,10 @@ def build_references(folder: Path) -> list[Service]:
             python,
             "raw_asyncpg:app",
             app_dir=REFERENCE,
-            routes=("read", "list", "create"),
+            routes=ROUTES,
         ),
-        Service(BARE_ASYNC, folder, python, "bare_orm:async_app", REFERENCE, routes=("read",)),
-        Service(BARE_SYNC, folder, python, "bare_orm:sync_app", REFERENCE, routes=("read",)),
+        Service(BARE_ASYNC, folder, python, "bare_orm:async_app", REFERENCE, routes=BARE_ROUTES),
+        Service(BARE_SYNC, folder, python, "bare_orm:sync_app", REFERENCE, routes=BARE_ROUTES),
     ]
 
 
@@ -551,6 +556,14 @@ def report(
         found = results.median(name, route)
         return found.requests_per_s if found else None
 
+    by_name = {service.name: service for service in services}
+
+    def slow_ratio(service: Service) -> str:
+        """process 100ms / min(limit, process 0ms) of one service."""
+        limit = service.process_limit(args.process_clients)
+        zero = rate(service.name, "process 0ms")
+        return ratio(rate(service.name, ROUTES[-1]), min(limit, zero or limit))
+
     lines += [
         "",
         "## Ratios",
@@ -570,9 +583,6 @@ def report(
     variants_run = [service for service in services if service.is_variant]
     for service in variants_run:
         read = rate(service.name, "read")
-        slow = rate(service.name, ROUTES[-1])
-        limit = service.process_slots(args.process_clients) * 1000 / SLOW_EXTERNAL_MS
-        zero = rate(service.name, "process 0ms")
         bare = BARE_ASYNC if service.answers["concurrency"] == "async" else BARE_SYNC
         others = [
             value
@@ -585,7 +595,9 @@ def report(
         lines.append(
             f"| {service.name} | {ratio(read, rate('raw asyncpg', 'read'))} "
             f"| {ratio(read, rate('naive get_db', 'read'))} | {ratio(read, rate(bare, 'read'))} "
-            f"| {ratio(zero, read)} | {limit:.0f} | {ratio(slow, min(limit, zero or limit))} "
+            f"| {ratio(rate(service.name, 'process 0ms'), read)} "
+            f"| {service.process_limit(args.process_clients):.0f} "
+            f"| {slow_ratio(service)} "
             f"| {ratio(read, mean_others)} |"
         )
     raw_read, naive_read = rate("raw asyncpg", "read"), rate("naive get_db", "read")
@@ -597,14 +609,28 @@ def report(
             f"{ratio(rate(BARE_SYNC, 'read'), naive_read)}. A variant reads through the same "
             "Session.get, so its read / raw and read / naive stay near or below these.",
         ]
-    naive_slow = rate("naive get_db", ROUTES[-1])
-    if naive_slow:
-        naive = next(service for service in services if service.name == "naive get_db")
-        limit = naive.process_slots(args.process_clients) * 1000 / SLOW_EXTERNAL_MS
+    ceilings = [
+        f"{name} {slow_ratio(by_name[name])}"
+        for name in ("raw asyncpg", BARE_ASYNC, BARE_SYNC)
+        if name in by_name and rate(name, ROUTES[-1])
+    ]
+    if ceilings:
         lines += [
             "",
-            f"naive get_db: process {SLOW_EXTERNAL_MS}ms / min(limit {limit:.0f}, 0ms) = "
-            f"{ratio(naive_slow, min(limit, rate('naive get_db', 'process 0ms') or limit))} "
+            f"What the stack allows for process {SLOW_EXTERNAL_MS}ms / min(limit, 0ms), on this "
+            f"machine and in this run: {'; '.join(ceilings)}. They make the same calls as a "
+            "variant (a read, the wait, the external service's UPDATE on its own pool, a "
+            "second read) with nothing else; raw asyncpg also without transactions around "
+            "its reads.",
+        ]
+    naive_slow = rate("naive get_db", ROUTES[-1])
+    if naive_slow:
+        naive = by_name["naive get_db"]
+        lines += [
+            "",
+            f"naive get_db: process {SLOW_EXTERNAL_MS}ms / min(limit "
+            f"{naive.process_limit(args.process_clients):.0f}, 0ms) = "
+            f"{slow_ratio(naive)} "
             "(its process returns stale credits; see reference/naive_get_db.py). A rate of 0 "
             "with no errors means no request completed within the run: a request that holds a "
             "connection needs a worker thread to validate its response, and every thread is "
