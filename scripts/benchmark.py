@@ -9,8 +9,9 @@ default every PostgreSQL variant with FastAPI background tasks, since the backgr
 choice changes none of the measured routes), gives each its own virtualenv (uv, from
 its cache after the first) and serves each with one uvicorn process on 127.0.0.1, all
 on one throwaway PostgreSQL database seeded with ``--rows`` users. Beside them, in the
-same run, it serves ``reference/naive_get_db.py`` (the tutorial ``get_db`` pattern)
-and ``reference/raw_asyncpg.py`` (Starlette and asyncpg, the bound).
+same run, it serves ``reference/naive_get_db.py`` (the tutorial ``get_db`` pattern),
+``reference/raw_asyncpg.py`` (Starlette and asyncpg, the bound) and
+``reference/bare_orm.py`` (the cheapest ORM read and ``process``, async and sync).
 
 Each route is loaded by wrk (``apt-get install wrk``) for ``--duration`` seconds:
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -53,9 +54,12 @@ def test_smoke_run_prints_every_table(tmp_path: Path) -> None:
     assert {(row[0], row[1]) for row in load} == {
         *((SMOKE_VARIANT, route) for route in LOAD_ROUTES),
         *(("naive get_db", route) for route in LOAD_ROUTES),
-        *(("raw asyncpg", route) for route in ("read", "list", "create")),
-        ("bare ORM async", "read"),
-        ("bare ORM sync", "read"),
+        *(("raw asyncpg", route) for route in LOAD_ROUTES),
+        *(
+            (bare, route)
+            for bare in ("bare ORM async", "bare ORM sync")
+            for route in ("read", "process 0ms", "process 100ms")
+        ),
     }
     for row in load:
         assert len(row) == 8
@@ -72,6 +76,9 @@ def test_smoke_run_prints_every_table(tmp_path: Path) -> None:
     assert [row[0] for row in ratios] == [SMOKE_VARIANT]
     assert len(ratios[0]) == 8
     assert any(line.startswith("What the ORM alone allows") for line in lines)
+    stack = next(line for line in lines if line.startswith("What the stack allows"))
+    for reference in ("raw asyncpg", "bare ORM async", "bare ORM sync"):
+        assert re.search(rf"{reference} \d+\.\d\d", stack), stack
     assert any(line.startswith("- PostgreSQL: ") for line in lines)
 
 
