@@ -136,6 +136,12 @@ class Service:
         return bool(self.answers)
 
     @property
+    def concurrency(self) -> str:
+        if self.answers:
+            return self.answers["concurrency"]
+        return "sync" if self.name in ("naive get_db", BARE_SYNC) else "async"
+
+    @property
     def pattern(self) -> str:
         return computed("session_pattern", self.answers) if self.answers else self.name
 
@@ -436,12 +442,14 @@ def rotated(services: list[Service], round_number: int) -> list[Service]:
 def measure_together(
     services: list[Service], url: str, args: argparse.Namespace, scripts: Path, into: Results
 ) -> None:
-    """read, list, create and the export, with every server up at once.
+    """read, list, create and the export, with every server of ``services`` up at once.
 
     Each round loads every service in turn for each route. A slow spell of a shared
     machine then falls on all services of a round, not on whichever was measured during
-    it, and the median round of each is compared. Idle servers keep only their pool's
-    persistent connections, well inside PostgreSQL's default 100.
+    it, and the median round of each is compared. After its turn a generated service
+    keeps up to pool_size + max_overflow connections open for 10 s (its OverflowPool),
+    so ten servers up at once would pass PostgreSQL's default of 100 connections: the
+    caller passes one concurrency's services at a time (five servers, at most 75).
     """
     with ExitStack() as stack:
         bases: dict[str, str] = {}
@@ -644,8 +652,9 @@ def report(
         f"- {args.clients} connections for read, list and create; {args.process_clients} for "
         f"process (pool {POOL_SIZE} + overflow {MAX_OVERFLOW}); rounds: {args.rounds} of "
         f"{args.duration:g} s per service and route, wrk with one thread; one uvicorn process "
-        "per service (uvloop, httptools); read, list and create with every server up and the "
-        "services taking turns, process one server at a time",
+        "per service (uvloop, httptools); read, list and create with every server of one "
+        "concurrency up (async with raw asyncpg, sync with naive get_db) and the services "
+        "taking turns, process one server at a time",
         *(f"- {key}: {value}" for key, value in machine.items()),
     ]
     return lines
@@ -705,7 +714,9 @@ def main() -> None:
         url = stack.enter_context(bench_database(args.pg_url))
         pg_version = prepare_database(url, services[0], args.rows)
         results = Results()
-        measure_together(services, url, args, scripts, results)
+        for concurrency in ("async", "sync"):
+            group = [service for service in services if service.concurrency == concurrency]
+            measure_together(group, url, args, scripts, results)
         for route, delay_ms in ((ROUTES[3], 0), (ROUTES[4], SLOW_EXTERNAL_MS)):
             measure_process(services, route, delay_ms, url, args, scripts, results)
         found = versions(services[-1].python)
