@@ -386,7 +386,9 @@ def serving(service: Service, url: str, delay_ms: int) -> Iterator[tuple[str, in
 def wrk(base: str, route: str, clients: int, seconds: float, rows: int, scripts: Path) -> Load:
     kind = "process" if route.startswith("process") else route
     script = scripts / f"{kind}.lua"
-    if not script.exists():
+    # create: new emails every run. Requests still in flight when wrk stops commit after
+    # forget_created_users ran, and their emails must not collide with the next run's.
+    if kind == "create" or not script.exists():
         body = LUA_REQUESTS[kind].format(rows=rows, nonce=secrets.token_hex(4))
         script.write_text(body + "\n" + LUA_DONE)
     output = run(
@@ -451,6 +453,8 @@ def measure_together(
     so ten servers up at once would pass PostgreSQL's default of 100 connections: the
     caller passes one concurrency's services at a time (five servers, at most 75).
     """
+    # Users created under the previous group's load, the last ones included, go first.
+    forget_created_users(url, args.rows)
     with ExitStack() as stack:
         bases: dict[str, str] = {}
         for service in services:
