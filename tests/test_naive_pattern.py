@@ -69,7 +69,7 @@ NAIVE_ASYNC = '''"""The naive pattern, swapped in by the template's tests."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,17 +87,39 @@ async def get_db(sessions: SessionFactoryDep) -> AsyncIterator[AsyncSession]:
         await db.close()
 
 
-class RequestSession:
+class SharedSession:
+    """The request's session as each unit of work of a service sees it: the units use it
+    but never commit or close it; get_db does, once, after the response."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[AsyncSession]:
-        yield self._session
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    async def __aenter__(self) -> "SharedSession":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncSession]:
-        yield self._session
+    async def begin(self) -> AsyncIterator["SharedSession"]:
+        yield self
+
+
+class RequestSession:
+    """What the services take for a session factory (``new_session(factory)`` calls it
+    for a session): the request's one session, every time."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._shared = SharedSession(session)
+
+    def __call__(self) -> SharedSession:
+        return self._shared
 
 
 async def get_user_service(
