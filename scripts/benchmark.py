@@ -148,7 +148,7 @@ class Service:
     def process_slots(self, clients: int) -> int:
         """How many ``process`` calls can wait on the external service at once."""
         slots = clients
-        if self.answers.get("concurrency") == "sync" or self.name in ("naive get_db", BARE_SYNC):
+        if self.concurrency == "sync":
             slots = min(slots, SYNC_THREADS)
         if self.pattern == "dependency_commit":
             # Its request sessions are limited to the pool's capacity less one.
@@ -596,12 +596,12 @@ def report(
     variants_run = [service for service in services if service.is_variant]
     for service in variants_run:
         read = rate(service.name, "read")
-        bare = BARE_ASYNC if service.answers["concurrency"] == "async" else BARE_SYNC
+        bare = BARE_ASYNC if service.concurrency == "async" else BARE_SYNC
         others = [
             value
             for other in variants_run
             if other.pattern != service.pattern
-            and other.answers["concurrency"] == service.answers["concurrency"]
+            and other.concurrency == service.concurrency
             and (value := rate(other.name, "read")) is not None
         ]
         mean_others = sum(others) / len(others) if others else None
