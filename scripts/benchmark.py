@@ -7,8 +7,10 @@
 Renders the variants asked for (names or shell patterns of ``scripts/matrix.py``; by
 default every PostgreSQL variant with FastAPI background tasks, since the background
 choice changes none of the measured routes), gives each its own virtualenv (uv, from
-its cache after the first) and serves each with one uvicorn process on 127.0.0.1, all
-on one throwaway PostgreSQL database seeded with ``--rows`` users. Beside them, in the
+its cache after the first) and serves each with one uvicorn process on 127.0.0.1
+against a throwaway PostgreSQL database seeded with ``--rows`` users (one for the
+variants with Celery, whose outbox migration the others lack, one for the rest).
+Beside them, in the
 same run, it serves ``reference/naive_get_db.py`` (the tutorial ``get_db`` pattern),
 ``reference/raw_asyncpg.py`` (Starlette and asyncpg, the bound) and
 ``reference/bare_orm.py`` (the cheapest ORM read and ``process``, async and sync).
@@ -31,7 +33,7 @@ ratios within one run.
 
 PostgreSQL: ``--pg-url`` (default ``$TEMPLATE_TEST_PG_URL`` or
 ``postgresql://postgres@127.0.0.1:5432/postgres``) is an administrator URL on
-127.0.0.1; the run creates its own database there and drops it at the end.
+127.0.0.1; the run creates its own databases there and drops them at the end.
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ POOL_SIZE, MAX_OVERFLOW = 5, 10
 SYNC_THREADS = 40
 SLOW_EXTERNAL_MS = 100
 START_TIMEOUT = 60.0
+# Servers up at once while read, list and create are measured: 75 connections at most,
+# of PostgreSQL's default 100. The default run's groups (three variants and two
+# references of one concurrency) fit in one.
+TOGETHER_SERVERS = 5
 ROUTES = ("read", "list", "create", "process 0ms", f"process {SLOW_EXTERNAL_MS}ms")
 TOGETHER_ROUTES = ROUTES[:3]
 BARE_ROUTES = ("read", *ROUTES[3:])
@@ -130,10 +136,19 @@ class Service:
     app_dir: Path | None = None
     answers: dict[str, str] = field(default_factory=dict)
     routes: tuple[str, ...] = (*ROUTES, "export")
+    # The benchmark database it is served against, set once the databases are ready.
+    database_url: str = ""
 
     @property
     def is_variant(self) -> bool:
         return bool(self.answers)
+
+    @property
+    def migrations(self) -> tuple[str, ...]:
+        """Its Alembic revisions: variants with Celery add the outbox table, and a
+        service refuses a database whose schema is not at its own head."""
+        versions = self.cwd / "migrations" / "versions"
+        return tuple(sorted(path.name for path in versions.glob("*.py"))) if self.answers else ()
 
     @property
     def concurrency(self) -> str:
@@ -272,6 +287,21 @@ def url_of(admin_url: str, database: str) -> str:
     return f"postgresql://{user}{password}@{HOST}:{info.get('port') or 5432}/{database}"
 
 
+def prepare_databases(stack: ExitStack, services: list[Service], args: argparse.Namespace) -> str:
+    """A seeded database for each set of migrations among the variants (the reference
+    apps use the first); sets each service's ``database_url``, returns the server version."""
+    version = "?"
+    urls: dict[tuple[str, ...], str] = {}
+    for service in services:
+        if service.is_variant and service.migrations not in urls:
+            url = stack.enter_context(bench_database(args.pg_url))
+            version = prepare_database(url, service, args.rows)
+            urls[service.migrations] = url
+    for service in services:
+        service.database_url = urls.get(service.migrations) or next(iter(urls.values()))
+    return version
+
+
 @contextmanager
 def bench_database(admin_url: str) -> Iterator[str]:
     name = f"bench_{os.getpid()}_{secrets.token_hex(3)}"
@@ -307,10 +337,11 @@ def prepare_database(url: str, migrator: Service, rows: int) -> str:
     return str(version[0]) if version else "?"
 
 
-def forget_created_users(url: str, rows: int) -> None:
+def forget_created_users(services: list[Service], rows: int) -> None:
     """Every service starts from the same table: the seeded users, nobody else."""
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute("DELETE FROM users WHERE id > %s", (rows,))
+    for url in {service.database_url for service in services}:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("DELETE FROM users WHERE id > %s", (rows,))
 
 
 def server_env(url: str, delay_ms: int) -> dict[str, str]:
@@ -339,7 +370,7 @@ def wait_until(condition: Callable[[], bool], deadline: float, what: str) -> Non
 
 
 @contextmanager
-def serving(service: Service, url: str, delay_ms: int) -> Iterator[tuple[str, int]]:
+def serving(service: Service, delay_ms: int) -> Iterator[tuple[str, int]]:
     """One uvicorn process of the service; yields its base URL and process id."""
     port = free_port()
     command = [
@@ -358,7 +389,10 @@ def serving(service: Service, url: str, delay_ms: int) -> Iterator[tuple[str, in
     if service.app_dir:
         command += ["--app-dir", os.fspath(service.app_dir)]
     server = subprocess.Popen(
-        command, cwd=service.cwd, env=server_env(url, delay_ms), start_new_session=True
+        command,
+        cwd=service.cwd,
+        env=server_env(service.database_url, delay_ms),
+        start_new_session=True,
     )
     base = f"http://{HOST}:{port}"
 
@@ -442,7 +476,7 @@ def rotated(services: list[Service], round_number: int) -> list[Service]:
 
 
 def measure_together(
-    services: list[Service], url: str, args: argparse.Namespace, scripts: Path, into: Results
+    services: list[Service], args: argparse.Namespace, scripts: Path, into: Results
 ) -> None:
     """read, list, create and the export, with every server of ``services`` up at once.
 
@@ -451,14 +485,14 @@ def measure_together(
     it, and the median round of each is compared. After its turn a generated service
     keeps up to pool_size + max_overflow connections open for 10 s (its OverflowPool),
     so ten servers up at once would pass PostgreSQL's default of 100 connections: the
-    caller passes one concurrency's services at a time (five servers, at most 75).
+    caller passes at most ``TOGETHER_SERVERS`` of one concurrency at a time.
     """
     # Users created under the previous group's load, the last ones included, go first.
-    forget_created_users(url, args.rows)
+    forget_created_users(services, args.rows)
     with ExitStack() as stack:
         bases: dict[str, str] = {}
         for service in services:
-            base, pid = stack.enter_context(serving(service, url, 0))
+            base, pid = stack.enter_context(serving(service, 0))
             bases[service.name] = base
             if args.warmup:
                 wrk(base, "read", args.clients, args.warmup, args.rows, scripts)
@@ -482,14 +516,13 @@ def measure_together(
                         into.add(service.name, route, load)
                         report_progress(round_number, service, route, load)
                         if route == "create":  # the next one creates the same emails
-                            forget_created_users(url, args.rows)
+                            forget_created_users([service], args.rows)
 
 
 def measure_process(
     services: list[Service],
     route: str,
     delay_ms: int,
-    url: str,
     args: argparse.Namespace,
     scripts: Path,
     into: Results,
@@ -500,7 +533,7 @@ def measure_process(
     serves = [service for service in services if route in service.routes]
     for round_number in range(args.rounds):
         for service in rotated(serves, round_number):
-            with serving(service, url, delay_ms) as (base, _pid):
+            with serving(service, delay_ms) as (base, _pid):
                 if args.warmup:
                     wrk(base, "process", args.process_clients, args.warmup, args.rows, scripts)
                 load = wrk(base, route, args.process_clients, args.duration, args.rows, scripts)
@@ -715,14 +748,14 @@ def main() -> None:
             services = [future.result() for future in built]
             if references is not None:
                 services += references.result()
-        url = stack.enter_context(bench_database(args.pg_url))
-        pg_version = prepare_database(url, services[0], args.rows)
+        pg_version = prepare_databases(stack, services, args)
         results = Results()
         for concurrency in ("async", "sync"):
             group = [service for service in services if service.concurrency == concurrency]
-            measure_together(group, url, args, scripts, results)
+            for start in range(0, len(group), TOGETHER_SERVERS):
+                measure_together(group[start : start + TOGETHER_SERVERS], args, scripts, results)
         for route, delay_ms in ((ROUTES[3], 0), (ROUTES[4], SLOW_EXTERNAL_MS)):
-            measure_process(services, route, delay_ms, url, args, scripts, results)
+            measure_process(services, route, delay_ms, args, scripts, results)
         found = versions(services[-1].python)
         machine = {
             "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, "
