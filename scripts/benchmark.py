@@ -10,10 +10,9 @@ choice changes none of the measured routes), gives each its own virtualenv (uv, 
 its cache after the first) and serves each with one uvicorn process on 127.0.0.1
 against a throwaway PostgreSQL database seeded with ``--rows`` users (one for the
 variants with Celery, whose outbox migration the others lack, one for the rest).
-Beside them, in the
-same run, it serves ``reference/naive_get_db.py`` (the tutorial ``get_db`` pattern),
-``reference/raw_asyncpg.py`` (Starlette and asyncpg, the bound) and
-``reference/bare_orm.py`` (the cheapest ORM read and ``process``, async and sync).
+Beside them, in the same run, it serves ``reference/naive_get_db.py`` (the tutorial
+``get_db`` pattern), ``reference/raw_asyncpg.py`` (Starlette and asyncpg, the bound)
+and ``reference/bare_orm.py`` (the cheapest ORM read and ``process``, async and sync).
 
 Each route is loaded by wrk (``apt-get install wrk``) for ``--duration`` seconds:
 
@@ -95,7 +94,8 @@ START_TIMEOUT = 60.0
 TOGETHER_SERVERS = 5
 ROUTES = ("read", "list", "create", "process 0ms", f"process {SLOW_EXTERNAL_MS}ms")
 TOGETHER_ROUTES = ROUTES[:3]
-BARE_ROUTES = ("read", *ROUTES[3:])
+PROCESS_ROUTES = ROUTES[3:]
+BARE_ROUTES = ("read", *PROCESS_ROUTES)
 
 # wrk prints one JSON line when a run ends; latencies are in microseconds.
 LUA_DONE = """
@@ -145,10 +145,10 @@ class Service:
 
     @property
     def migrations(self) -> tuple[str, ...]:
-        """Its Alembic revisions: variants with Celery add the outbox table, and a
-        service refuses a database whose schema is not at its own head."""
+        """Its Alembic revisions, none for a reference app: variants with Celery add the
+        outbox table, and a service refuses a database whose schema is not at its head."""
         versions = self.cwd / "migrations" / "versions"
-        return tuple(sorted(path.name for path in versions.glob("*.py"))) if self.answers else ()
+        return tuple(sorted(path.name for path in versions.glob("*.py")))
 
     @property
     def concurrency(self) -> str:
@@ -211,8 +211,12 @@ class Results:
         errors = sum(load.errors for load in rounds)
         return Load(middle.requests_per_s, middle.p50_ms, middle.p99_ms, errors)
 
+    def rates(self, name: str, route: str) -> list[float]:
+        """Every round's rate, in the order of the rounds."""
+        return [load.requests_per_s for load in self.loads.get((name, route), ())]
+
     def spread(self, name: str, route: str) -> tuple[float, float]:
-        rates = [load.requests_per_s for load in self.loads.get((name, route), ())]
+        rates = self.rates(name, route)
         return min(rates), max(rates)
 
 
@@ -293,12 +297,13 @@ def prepare_databases(stack: ExitStack, services: list[Service], args: argparse.
     version = "?"
     urls: dict[tuple[str, ...], str] = {}
     for service in services:
-        if service.is_variant and service.migrations not in urls:
+        if service.migrations and service.migrations not in urls:
             url = stack.enter_context(bench_database(args.pg_url))
             version = prepare_database(url, service, args.rows)
             urls[service.migrations] = url
+    first = next(iter(urls.values()))
     for service in services:
-        service.database_url = urls.get(service.migrations) or next(iter(urls.values()))
+        service.database_url = urls.get(service.migrations, first)
     return version
 
 
@@ -520,25 +525,24 @@ def measure_together(
 
 
 def measure_process(
-    services: list[Service],
-    route: str,
-    delay_ms: int,
-    args: argparse.Namespace,
-    scripts: Path,
-    into: Results,
+    services: list[Service], args: argparse.Namespace, scripts: Path, into: Results
 ) -> None:
-    """One ``process`` route, a server at a time: with the external service's own pool,
-    a server under this load opens up to 30 connections, too many to keep every server
-    up. The rounds still alternate between services."""
-    serves = [service for service in services if route in service.routes]
+    """``process`` at 0 ms and at 100 ms, a server at a time: with the external service's
+    own pool, a server under this load opens up to 30 connections, too many to keep every
+    server up. The rounds alternate between services, and each round measures a service
+    at 0 ms and at 100 ms back to back, so that the ratio of the two, taken per round,
+    compares measurements made seconds apart: a shared machine's speed drifts over
+    minutes."""
+    serves = [service for service in services if PROCESS_ROUTES[0] in service.routes]
     for round_number in range(args.rounds):
         for service in rotated(serves, round_number):
-            with serving(service, delay_ms) as (base, _pid):
-                if args.warmup:
-                    wrk(base, "process", args.process_clients, args.warmup, args.rows, scripts)
-                load = wrk(base, route, args.process_clients, args.duration, args.rows, scripts)
-            into.add(service.name, route, load)
-            report_progress(round_number, service, route, load)
+            for route, delay_ms in zip(PROCESS_ROUTES, (0, SLOW_EXTERNAL_MS), strict=True):
+                with serving(service, delay_ms) as (base, _pid):
+                    if args.warmup:
+                        wrk(base, "process", args.process_clients, args.warmup, args.rows, scripts)
+                    load = wrk(base, route, args.process_clients, args.duration, args.rows, scripts)
+                into.add(service.name, route, load)
+                report_progress(round_number, service, route, load)
 
 
 def report_progress(round_number: int, service: Service, route: str, load: Load) -> None:
@@ -563,6 +567,19 @@ def ratio(numerator: float | None, denominator: float | None) -> str:
     if not numerator or not denominator:
         return "-"
     return f"{numerator / denominator:.2f}"
+
+
+def process_ratio(service: Service, results: Results, clients: int) -> float | None:
+    """process 100ms / min(limit, process 0ms) of one service: the median (the lower one
+    of an even count) of the rounds' own ratios, each round measuring the two back to back."""
+    limit = service.process_limit(clients)
+    rounds = zip(
+        results.rates(service.name, PROCESS_ROUTES[1]),
+        results.rates(service.name, PROCESS_ROUTES[0]),
+        strict=True,
+    )
+    ratios = sorted(slow / min(limit, zero or limit) for slow, zero in rounds)
+    return ratios[(len(ratios) - 1) // 2] if ratios else None
 
 
 def report(
@@ -605,10 +622,8 @@ def report(
     by_name = {service.name: service for service in services}
 
     def slow_ratio(service: Service) -> str:
-        """process 100ms / min(limit, process 0ms) of one service."""
-        limit = service.process_limit(args.process_clients)
-        zero = rate(service.name, "process 0ms")
-        return ratio(rate(service.name, ROUTES[-1]), min(limit, zero or limit))
+        found = process_ratio(service, results, args.process_clients)
+        return "-" if found is None else f"{found:.2f}"
 
     lines += [
         "",
@@ -618,7 +633,9 @@ def report(
         "(sync); process 0ms / read >= 0.25; process 100ms / min(limit, process 0ms) >= 0.80 "
         "with 0 errors; dependency_commit read / the other patterns' >= 0.80; export >= 50000 "
         "rows/s with < 50 MB growth. The limit is the requests/s that the calls which can wait "
-        "on the external service at once allow (clients, sync threads, request sessions). "
+        "on the external service at once allow (clients, sync threads, request sessions); "
+        "the process 100ms ratio is the median of the rounds' own ratios, each round "
+        "measuring 0 ms and 100 ms back to back. "
         "The bare ORM column compares with reference/bare_orm.py of the same concurrency: "
         "a session, Session.get and nothing else.",
         "",
@@ -658,7 +675,7 @@ def report(
     ceilings = [
         f"{name} {slow_ratio(by_name[name])}"
         for name in ("raw asyncpg", BARE_ASYNC, BARE_SYNC)
-        if name in by_name and rate(name, ROUTES[-1])
+        if name in by_name and rate(name, PROCESS_ROUTES[1])
     ]
     if ceilings:
         lines += [
@@ -669,7 +686,7 @@ def report(
             "second read) with nothing else; raw asyncpg also without transactions around "
             "its reads.",
         ]
-    naive_slow = rate("naive get_db", ROUTES[-1])
+    naive_slow = rate("naive get_db", PROCESS_ROUTES[1])
     if naive_slow:
         naive = by_name["naive get_db"]
         lines += [
@@ -689,9 +706,10 @@ def report(
         f"- {args.clients} connections for read, list and create; {args.process_clients} for "
         f"process (pool {POOL_SIZE} + overflow {MAX_OVERFLOW}); rounds: {args.rounds} of "
         f"{args.duration:g} s per service and route, wrk with one thread; one uvicorn process "
-        "per service (uvloop, httptools); read, list and create with every server of one "
-        "concurrency up (async with raw asyncpg, sync with naive get_db) and the services "
-        "taking turns, process one server at a time",
+        "per service (uvloop, httptools); read, list and create with the servers of one "
+        "concurrency up together (async with raw asyncpg, sync with naive get_db; at most "
+        f"{TOGETHER_SERVERS} at once) and the services taking turns, process one server at "
+        "a time (0 ms, then 100 ms)",
         *(f"- {key}: {value}" for key, value in machine.items()),
     ]
     return lines
@@ -754,8 +772,7 @@ def main() -> None:
             group = [service for service in services if service.concurrency == concurrency]
             for start in range(0, len(group), TOGETHER_SERVERS):
                 measure_together(group[start : start + TOGETHER_SERVERS], args, scripts, results)
-        for route, delay_ms in ((ROUTES[3], 0), (ROUTES[4], SLOW_EXTERNAL_MS)):
-            measure_process(services, route, delay_ms, args, scripts, results)
+        measure_process(services, args, scripts, results)
         found = versions(services[-1].python)
         machine = {
             "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, "

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from benchmark import Load, Results
+from benchmark import Load, Results, Service, process_ratio
+from matrix import variants
 
 from tests.support import PG_SKIP_ENV, ROOT, check, pg_admin_url
 
@@ -134,3 +135,16 @@ def test_each_route_counts_its_median_round_and_every_error() -> None:
     assert median == Load(200.0, 20.0, 40.0, 3)
     assert results.spread("service", "read") == (100.0, 400.0)
     assert results.median("service", "list") is None
+
+
+def test_process_ratio_pairs_each_rounds_two_measurements() -> None:
+    # 50 clients on an async variant: 50 calls can wait at once, 500 req/s at 100 ms.
+    service = Service(SMOKE_VARIANT, ROOT, Path("python"), "app", answers=variants()[SMOKE_VARIANT])
+    results = Results()
+    for slow, zero in ((300.0, 600.0), (200.0, 200.0), (400.0, 500.0)):
+        results.add(SMOKE_VARIANT, "process 0ms", Load(zero, 1.0, 2.0, 0))
+        results.add(SMOKE_VARIANT, "process 100ms", Load(slow, 1.0, 2.0, 0))
+    # Per round: 300 / 500, 200 / 200, 400 / 500. The medians of each route apart would
+    # give 300 / min(500, 500) = 0.6 instead.
+    assert process_ratio(service, results, clients=50) == pytest.approx(0.8)
+    assert process_ratio(Service("other", ROOT, Path("python"), "app"), results, 50) is None
