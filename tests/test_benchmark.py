@@ -30,26 +30,20 @@ def table_rows(lines: list[str], heading: str) -> list[list[str]]:
     return rows[1:]  # the header row left out
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="the benchmark needs wrk")
-def test_smoke_run_prints_every_table(tmp_path: Path) -> None:
+def run_benchmark(tmp_path: Path, *options: str) -> tuple[list[str], str]:
+    """The lines of the Markdown a run wrote, and what it printed."""
     if os.environ.get(PG_SKIP_ENV) == "1":
         pytest.skip(f"{PG_SKIP_ENV}=1: PostgreSQL runs are skipped")
     markdown = tmp_path / "results.md"
-    done = check(
-        [
-            sys.executable,
-            "scripts/benchmark.py",
-            "--smoke",
-            "--pg-url",
-            pg_admin_url(),
-            "--markdown",
-            str(markdown),
-        ],
-        cwd=ROOT,
-        timeout=300,
-    )
-    lines = markdown.read_text().splitlines()
-    assert "\n".join(lines[4:]) in done.output  # the file holds what was printed
+    command = [sys.executable, "scripts/benchmark.py", *options, "--pg-url", pg_admin_url()]
+    done = check([*command, "--markdown", str(markdown)], cwd=ROOT, timeout=300)
+    return markdown.read_text().splitlines(), done.output
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="the benchmark needs wrk")
+def test_smoke_run_prints_every_table(tmp_path: Path) -> None:
+    lines, output = run_benchmark(tmp_path, "--smoke")
+    assert "\n".join(lines[4:]) in output  # the file holds what was printed
 
     load = table_rows(lines, "Load")
     assert {(row[0], row[1]) for row in load} == {
@@ -87,34 +81,12 @@ def test_smoke_run_prints_every_table(tmp_path: Path) -> None:
 def test_variants_with_and_without_the_outbox_migration_run_together(tmp_path: Path) -> None:
     # The Celery variant has a third migration; each service must get a database at its
     # own head, or it refuses to start.
-    if os.environ.get(PG_SKIP_ENV) == "1":
-        pytest.skip(f"{PG_SKIP_ENV}=1: PostgreSQL runs are skipped")
     names = [SMOKE_VARIANT, SMOKE_VARIANT.replace("-fastapi", "-celery")]
-    markdown = tmp_path / "results.md"
-    check(
-        [
-            sys.executable,
-            "scripts/benchmark.py",
-            "--variants",
-            *names,
-            "--no-baselines",
-            "--duration",
-            "0.5",
-            "--warmup",
-            "0",
-            "--rounds",
-            "1",
-            "--rows",
-            "1000",
-            "--pg-url",
-            pg_admin_url(),
-            "--markdown",
-            str(markdown),
-        ],
-        cwd=ROOT,
-        timeout=300,
+    lines, _output = run_benchmark(
+        tmp_path,
+        *("--variants", *names, "--no-baselines", "--duration", "0.5", "--warmup", "0"),
+        *("--rounds", "1", "--rows", "1000"),
     )
-    lines = markdown.read_text().splitlines()
     load = table_rows(lines, "Load")
     assert {(row[0], row[1]) for row in load} == {
         (name, route) for name in names for route in LOAD_ROUTES
