@@ -1,7 +1,10 @@
 """Plain helpers for the template's own tests (the fixtures built on them are in conftest.py).
 
-Rendering a variant, building its environment with uv, running commands with a timeout,
-running a pytest suite and reading its JUnit XML report, and throwaway PostgreSQL databases.
+Rendering, environments, commands and throwaway PostgreSQL databases are the harness's
+(scripts/harness/, shared with the scripts and the docs hooks): this module re-exports
+them, turning their errors into test failures that show the command's output. Its own
+are what only tests need: the variant list, a variant's environment as a test uses it,
+pytest runs read from their JUnit XML report, and `copier update` of template versions.
 """
 
 from __future__ import annotations
@@ -9,29 +12,50 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-import secrets
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import copier
 import matrix
 import psycopg
 import pytest
 import yaml
-from psycopg import sql
+from harness import ROOT, commands, environments, postgres
+from harness.commands import CommandError, Completed
+from harness.environ import isolated_environ
+from harness.environments import uv_binary
+from harness.postgres import (
+    DEFAULT_PG_URL,
+    PG_URL_ENV,
+    database_exists,
+    database_name,
+    redact,
+    table_exists,
+    with_database,
+)
+from harness.render import render
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = [
+    "DEFAULT_PG_URL",
+    "PG_URL_ENV",
+    "ROOT",
+    "Completed",
+    "database_exists",
+    "database_name",
+    "isolated_environ",
+    "redact",
+    "render",
+    "table_exists",
+    "uv_binary",
+    "with_database",
+]
 
 #: Questions whose answers every generated project records in .copier-answers.yml.
 ASKED = (
@@ -53,25 +77,7 @@ COMPUTED = tuple(
 #: The contract's rule for a package name.
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,38}$")
 
-PG_URL_ENV = "TEMPLATE_TEST_PG_URL"
 PG_SKIP_ENV = "TEMPLATE_TEST_SKIP_PG"
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-# Settings of the generated service (and its tests) that must not leak in from the
-# environment of whoever runs these tests.
-SERVICE_SETTINGS = (
-    "DATABASE_URL",
-    "TEST_DATABASE_URL",
-    "DB_POOL_SIZE",
-    "DB_MAX_OVERFLOW",
-    "DB_POOL_TIMEOUT",
-    "EXTERNAL_SERVICE_DELAY_MS",
-    "BROKER_URL",
-    "BROKER_QUEUE",
-    "TEST_BROKER_URL",
-    "OUTBOX_RELAY_INTERVAL",
-    "OUTBOX_REDELIVER_AFTER",
-)
 
 
 VARIANTS: dict[str, dict[str, str]] = matrix.variants()
@@ -92,35 +98,8 @@ DEFAULT_VARIANT = "sqlite-sync-explicit-fastapi"
 
 
 # ---------------------------------------------------------------------------------------
-# Rendering
+# Rendered projects (rendering itself is harness.render's `render`)
 # ---------------------------------------------------------------------------------------
-def render(
-    answers: Mapping[str, Any],
-    dst: Path,
-    *,
-    template: Path = ROOT,
-    vcs_ref: str | None = "HEAD",
-) -> Path:
-    """Render ``template`` (this checkout) into ``dst`` as ``copier copy --defaults --data
-    ...`` would; the one way these tests render, whatever the template or release.
-
-    ``vcs_ref="HEAD"`` renders the committed template plus any uncommitted changes of
-    this checkout (copier includes them for a local HEAD), so the tests check the
-    working tree; ``None`` renders the newest release tag. ``unsafe=False``: no answer
-    may need ``--trust``. A rejected answer raises copier's ``ValueError``.
-    """
-    copier.run_copy(
-        str(template),
-        str(dst),
-        data=dict(answers),
-        defaults=True,
-        vcs_ref=vcs_ref,
-        quiet=True,
-        unsafe=False,
-    )
-    return dst
-
-
 def read_answers(project: Path) -> dict[str, Any]:
     data = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert isinstance(data, dict), f"{project}/.copier-answers.yml is not a mapping: {data!r}"
@@ -163,19 +142,18 @@ def exclusive(lock_file: Path) -> Iterator[None]:
 # ---------------------------------------------------------------------------------------
 # Running commands
 # ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Completed:
-    args: tuple[str, ...]
-    cwd: Path
-    returncode: int
-    output: str
-    seconds: float
-
-    def describe(self) -> str:
-        return (
-            f"$ {' '.join(self.args)}\n(cwd {self.cwd}, exit {self.returncode}, "
-            f"{self.seconds:.1f}s)\n{self.output}"
-        )
+@contextmanager
+def failing_the_test(context: str = "") -> Iterator[None]:
+    """Turn a harness error (a command that failed or timed out, an unreachable
+    database) into a failure of the test that shows it, without a traceback."""
+    try:
+        yield
+    except commands.CommandFailed as error:
+        pytest.fail(f"command failed{context}:\n{error.completed.describe()}", pytrace=False)
+    except CommandError as error:
+        pytest.fail(str(error), pytrace=False)
+    except postgres.DatabaseUnreachable as error:
+        pytest.fail(f"{error}\nOr set {PG_SKIP_ENV}=1 to skip the PostgreSQL runs.", pytrace=False)
 
 
 def run(
@@ -185,34 +163,9 @@ def run(
     env: Mapping[str, str] | None = None,
     timeout: float = 600,
 ) -> Completed:
-    """Run a command, stdout and stderr interleaved; fail the test if it outlives ``timeout``.
-
-    The command gets its own process group, so a timeout also ends whatever it started.
-    """
-    argv = tuple(os.fspath(arg) for arg in args)
-    started = time.monotonic()
-    process = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=dict(env) if env is not None else None,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(
-            f"$ {' '.join(argv)}\n(cwd {cwd}) did not finish within {timeout:.0f}s "
-            f"and was killed. Output so far:\n{output}",
-            pytrace=False,
-        )
-    return Completed(argv, cwd, process.returncode, output, time.monotonic() - started)
+    """``harness.commands.run``; a command that outlives ``timeout`` fails the test."""
+    with failing_the_test():
+        return commands.run(args, cwd=cwd, env=env, timeout=timeout)
 
 
 def check(
@@ -223,42 +176,13 @@ def check(
     timeout: float = 600,
 ) -> Completed:
     """``run``, and fail the test showing the command's output unless it exits 0."""
-    result = run(args, cwd=cwd, env=env, timeout=timeout)
-    if result.returncode != 0:
-        pytest.fail(f"command failed:\n{result.describe()}", pytrace=False)
-    return result
-
-
-def isolated_environ(venv: Path | None = None, **extra: str) -> dict[str, str]:
-    """This process's environment minus what would leak into a generated project's run.
-
-    With ``venv``, its ``bin`` comes first on PATH, as after ``. .venv/bin/activate``.
-    """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in SERVICE_SETTINGS
-        and key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX"}
-        # pytest and pytest-xdist talk to their own child processes through these.
-        and not key.startswith(("PYTEST_", "PYTHONBREAKPOINT"))
-    }
-    if venv is not None:
-        env["VIRTUAL_ENV"] = str(venv)
-        env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
-    env.update(extra)
-    return env
+    with failing_the_test():
+        return commands.check(args, cwd=cwd, env=env, timeout=timeout)
 
 
 # ---------------------------------------------------------------------------------------
 # A rendered variant with its own environment
 # ---------------------------------------------------------------------------------------
-def uv_binary() -> str:
-    """The uv executable installed with this repository's dev extra."""
-    from uv import find_uv_bin
-
-    return str(find_uv_bin())
-
-
 @dataclass(frozen=True)
 class VariantEnv:
     """A rendered project with a virtualenv, at ``project/.venv``, holding its ``[test]`` extra."""
@@ -296,30 +220,17 @@ class VariantEnv:
 
     def check(self, *args: str, timeout: float = 600, **extra_env: str) -> Completed:
         result = self.run(*args, timeout=timeout, **extra_env)
-        if result.returncode != 0:
-            pytest.fail(
-                f"command failed in variant {self.name}:\n{result.describe()}", pytrace=False
-            )
+        with failing_the_test(f" in variant {self.name}"):
+            if result.returncode != 0:
+                raise commands.CommandFailed(result)
         return result
 
 
-def build_environment(project: Path) -> tuple[Completed, Completed]:
-    """Create ``project/.venv`` with this interpreter and install ``project[test]`` into it.
-
-    Python is never downloaded; packages come from uv's cache (UV_CACHE_DIR, shared by
-    pytest-xdist workers) when they are there.
-    """
-    uv = uv_binary()
-    env = isolated_environ(UV_PYTHON_DOWNLOADS="never")
-    venv = project / ".venv"
-    created = check([uv, "venv", "--quiet", "--python", sys.executable, venv], cwd=project, env=env)
-    installed = check(
-        [uv, "pip", "install", "--quiet", "--python", venv / "bin" / "python", "-e", ".[test]"],
-        cwd=project,
-        env=env,
-        timeout=900,
-    )
-    return created, installed
+def build_environment(project: Path) -> None:
+    """``project/.venv`` holding ``project[test]`` (harness.environments); a failed
+    command fails the test."""
+    with failing_the_test():
+        environments.build_environment(project, "test")
 
 
 def copy_project(src: Path, dst: Path) -> None:
@@ -400,71 +311,20 @@ def run_pytest(
 # PostgreSQL
 # ---------------------------------------------------------------------------------------
 def pg_admin_url() -> str:
-    return os.environ.get(PG_URL_ENV) or DEFAULT_PG_URL
-
-
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def with_database(url: str, database: str) -> str:
-    """``url`` naming another database on the same server (same user, host, options)."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-def database_name(hint: str) -> str:
-    """A fresh database name from a test id: ``tt_<id>_<random>``, within 63 bytes."""
-    stem = re.sub(r"[^a-z0-9]+", "_", hint.lower()).strip("_")[:45]
-    return f"tt_{stem}_{secrets.token_hex(4)}"
+    return postgres.admin_url()
 
 
 def connect_admin(admin_url: str) -> psycopg.Connection[Any]:
-    """Connect as the administrator; fail the test loudly if the server is unreachable."""
-    try:
-        return psycopg.connect(admin_url, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as error:
-        problem = str(error).strip()
-    pytest.fail(
-        f"PostgreSQL is unreachable at {redact(admin_url)}: {problem}\n"
-        "Start it (the CI script does: .ci/run), point "
-        f"{PG_URL_ENV} at a server where you may create databases, or set "
-        f"{PG_SKIP_ENV}=1 to skip the PostgreSQL runs.",
-        pytrace=False,
-    )
+    """``harness.postgres.connect_admin``; an unreachable server fails the test loudly."""
+    with failing_the_test():
+        return postgres.connect_admin(admin_url)
 
 
 @contextmanager
 def throwaway_database(admin_url: str, hint: str) -> Iterator[str]:
-    """Create an empty database, yield its URL, and drop it (even if still in use) after."""
-    name = database_name(hint)
-    admin_database = urlsplit(admin_url).path.lstrip("/") or "postgres"
-    assert name not in {admin_database, "postgres", "template0", "template1"}
-    with connect_admin(admin_url) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(admin_url, name)
-    finally:
-        with connect_admin(admin_url) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-def database_exists(admin_url: str, name: str) -> bool:
-    with connect_admin(admin_url) as connection:
-        row = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        return row is not None
-
-
-def table_exists(url: str, table: str) -> bool:
-    """Whether ``table`` exists in the database ``url`` names."""
-    with connect_admin(url) as connection:
-        row = connection.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
-        return bool(row and row[0])
+    """``harness.postgres.throwaway_database``; an unreachable server fails the test."""
+    with failing_the_test(), postgres.throwaway_database(admin_url, hint) as url:
+        yield url
 
 
 # ---------------------------------------------------------------------------------------
