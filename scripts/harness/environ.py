@@ -39,7 +39,7 @@ def leaks(key: str) -> bool:
     )
 
 
-def isolated_environ(venv: Path | None = None, **extra: str) -> dict[str, str]:
+def isolated_environ(venv: Path | None = None, /, **extra: str) -> dict[str, str]:
     """This process's environment minus what would leak into a project's run, plus
     ``extra``.
 
