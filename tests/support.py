@@ -41,6 +41,7 @@ from harness.postgres import (
     with_database,
 )
 from harness.render import render
+from pytest_copie.plugin import Copie
 
 __all__ = [
     "DEFAULT_PG_URL",
@@ -100,6 +101,30 @@ DEFAULT_VARIANT = "sqlite-sync-explicit-fastapi"
 # ---------------------------------------------------------------------------------------
 # Rendered projects (rendering itself is harness.render's `render`)
 # ---------------------------------------------------------------------------------------
+def copie_render(copie: Copie, answers: Mapping[str, Any]) -> Path:
+    """Render this checkout with ``answers`` through pytest-copie's ``copie`` fixture; raise
+    what copier raised (a rejected answer: its ``ValueError``).
+
+    Like ``render``, it renders ``vcs_ref="HEAD"`` of this checkout, so uncommitted
+    changes are rendered too (tests/test_render.py proves it). pytest-copie passes the
+    answers as copier's user defaults with ``--defaults``, which copier parses and
+    validates as it does ``--data``, and renders with ``unsafe=True``: that no answer
+    needs ``--trust`` is proven by the README command's test, which renders without it.
+    """
+    result = copie.copy(extra_answers=dict(answers), template_dir=ROOT)
+    if result.exception is not None:
+        raise result.exception
+    assert result.project_dir is not None, result
+    return result.project_dir
+
+
+def written_files(folder: Path) -> list[str]:
+    """The files under ``folder`` (pytest-copie makes each copy's folder beforehand)."""
+    return sorted(
+        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+    )
+
+
 def read_answers(project: Path) -> dict[str, Any]:
     data = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert isinstance(data, dict), f"{project}/.copier-answers.yml is not a mapping: {data!r}"
