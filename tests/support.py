@@ -10,21 +10,21 @@ pytest runs read from their JUnit XML report, and `copier update` of template ve
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import copier
 import matrix
-import psycopg
 import pytest
 import yaml
 from harness import ROOT, commands, environments, postgres
@@ -181,28 +181,29 @@ def failing_the_test(context: str = "") -> Iterator[None]:
         pytest.fail(f"{error}\nOr set {PG_SKIP_ENV}=1 to skip the PostgreSQL runs.", pytrace=False)
 
 
-def run(
-    args: Sequence[str | os.PathLike[str]],
-    *,
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 600,
-) -> Completed:
-    """``harness.commands.run``; a command that outlives ``timeout`` fails the test."""
-    with failing_the_test():
-        return commands.run(args, cwd=cwd, env=env, timeout=timeout)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def check(
-    args: Sequence[str | os.PathLike[str]],
-    *,
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 600,
-) -> Completed:
-    """``run``, and fail the test showing the command's output unless it exits 0."""
-    with failing_the_test():
-        return commands.check(args, cwd=cwd, env=env, timeout=timeout)
+def failing_tests(function: Callable[P, R]) -> Callable[P, R]:
+    """``function`` (of the harness), its errors turned into test failures."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with failing_the_test():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+#: A command with a timeout; one that outlives it fails the test.
+run = failing_tests(commands.run)
+#: ``run``, and fail the test showing the command's output unless it exits 0.
+check = failing_tests(commands.check)
+#: ``project/.venv`` holding ``project[test]``.
+build_environment = failing_tests(environments.build_environment)
+#: An administrator's connection; an unreachable server fails the test loudly.
+connect_admin = failing_tests(postgres.connect_admin)
 
 
 # ---------------------------------------------------------------------------------------
@@ -221,6 +222,11 @@ class VariantEnv:
 
     def environ(self, **extra: str) -> dict[str, str]:
         return isolated_environ(self.venv, **extra)
+
+    def working_copy(self, destination: Path) -> Path:
+        """A copy of the project to change, without the environment (which still runs it)."""
+        shutil.copytree(self.project, destination, ignore=shutil.ignore_patterns(".venv"))
+        return destination
 
     def run(self, *args: str, timeout: float = 600, **extra_env: str) -> Completed:
         """Run a command of the environment (``python``, ``ruff``, ...) in the project folder."""
@@ -249,13 +255,6 @@ class VariantEnv:
             if result.returncode != 0:
                 raise commands.CommandFailed(result)
         return result
-
-
-def build_environment(project: Path) -> None:
-    """``project/.venv`` holding ``project[test]`` (harness.environments); a failed
-    command fails the test."""
-    with failing_the_test():
-        environments.build_environment(project, "test")
 
 
 def copy_project(src: Path, dst: Path) -> None:
@@ -337,12 +336,6 @@ def run_pytest(
 # ---------------------------------------------------------------------------------------
 def pg_admin_url() -> str:
     return postgres.admin_url()
-
-
-def connect_admin(admin_url: str) -> psycopg.Connection[Any]:
-    """``harness.postgres.connect_admin``; an unreachable server fails the test loudly."""
-    with failing_the_test():
-        return postgres.connect_admin(admin_url)
 
 
 @contextmanager

@@ -3,6 +3,7 @@ problem and the fix; unusual but valid answers pass."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -52,12 +53,17 @@ NOT_OFFERED = [
 ]
 
 
-def rejection(copie: Copie, answers: dict[str, str], match: str) -> str:
-    """Render ``answers``; return copier's error message and check nothing was written."""
-    with pytest.raises(ValueError, match=match) as error:
+def assert_rejected(
+    copie: Copie, answers: dict[str, str], prefix: str, fragments: list[str]
+) -> None:
+    """Render ``answers``: copier's error starts with ``prefix`` and says each fragment,
+    and nothing was written."""
+    with pytest.raises(ValueError, match=f"^{re.escape(prefix)}") as error:
         copie_render(copie, answers)
+    message = str(error.value)
+    for fragment in fragments:
+        assert fragment in message, message
     assert not written_files(copie.test_dir), "a rejected answer still wrote files"
-    return str(error.value)
 
 
 @pytest.mark.parametrize(
@@ -68,20 +74,16 @@ def rejection(copie: Copie, answers: dict[str, str], match: str) -> str:
 def test_bad_answer_is_rejected_with_the_problem_and_the_fix(
     copie: Copie, question: str, value: str, fragments: list[str]
 ) -> None:
-    message = rejection(copie, {question: value}, "Validation error")
-    assert message.startswith(f"Validation error for question '{question}': ")
-    for fragment in fragments:
-        assert fragment in message
+    prefix = f"Validation error for question '{question}': "
+    assert_rejected(copie, {question: value}, prefix, fragments)
 
 
 @pytest.mark.parametrize(("question", "value", "choices"), NOT_OFFERED)
 def test_value_outside_the_choices_is_rejected(
     copie: Copie, question: str, value: str, choices: list[str]
 ) -> None:
-    message = rejection(copie, {question: value}, "Invalid choice")
-    assert message.startswith(f"Invalid choice for '{question}': '{value}' is not in [")
-    for choice in choices:
-        assert choice in message
+    prefix = f"Invalid choice for '{question}': '{value}' is not in ["
+    assert_rejected(copie, {question: value}, prefix, choices)
 
 
 def test_commit_strategy_outside_its_choices_is_rejected(copie: Copie) -> None:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 
 @dataclass(frozen=True)
@@ -76,15 +77,18 @@ def run(
     return Completed(argv, cwd, process.returncode, output, time.monotonic() - started)
 
 
+class RunOptions(TypedDict, total=False):
+    """``run``'s optional arguments, for the functions that pass them on."""
+
+    env: Mapping[str, str] | None
+    timeout: float
+
+
 def check(
-    args: Sequence[str | os.PathLike[str]],
-    *,
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 600,
+    args: Sequence[str | os.PathLike[str]], *, cwd: Path, **options: Unpack[RunOptions]
 ) -> Completed:
     """``run``, and ``CommandFailed`` with the command's output unless it exits 0."""
-    result = run(args, cwd=cwd, env=env, timeout=timeout)
+    result = run(args, cwd=cwd, **options)
     if result.returncode != 0:
         raise CommandFailed(result)
     return result
