@@ -34,7 +34,7 @@ from pathlib import Path
 
 import matrix
 from proofs.results import OUTPUT, differences, load, merge
-from proofs.runner import run
+from proofs.runner import run_matrix
 from proofs.subjects import ci_subset, subjects
 
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         for subject in chosen:
             print(subject.id)
         return 0
-    result = run(args.database, chosen, args.workdir)
+    result = run_matrix(args.database, chosen, args.workdir)
     existing = load(args.output)
     if args.check:
         found = differences(existing.get(args.database, {}), result)

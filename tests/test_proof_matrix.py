@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from proofs.behaviours import BEHAVIOURS
 from proofs.results import differences, load
-from proofs.runner import run
+from proofs.runner import run_matrix
 from proofs.subjects import REFERENCES, WORKER_BACKGROUNDS, ci_subset, subjects
 
 from tests.support import VARIANTS
@@ -87,7 +87,7 @@ def test_ci_subset_matches_the_checked_in_matrix(
     assert {s.pattern for s in chosen if s.kind == "reference"} == {
         pattern for pattern, _, _ in REFERENCES
     }
-    result = run(DATABASE, chosen, tmp_path)
+    result = run_matrix(DATABASE, chosen, tmp_path)
     found = differences(checked_in, result)
     assert not found, (
         "the patterns no longer do what docs/proof-matrix.json says; if that is intended, "

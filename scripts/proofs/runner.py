@@ -71,7 +71,7 @@ def run_subject(launched: Launched) -> dict[str, dict[str, str]]:
     return {b.id: cells[b.id] for b in BEHAVIOURS}
 
 
-def run(database: str, chosen: list[Subject], workdir: Path | None = None) -> dict[str, Any]:
+def run_matrix(database: str, chosen: list[Subject], workdir: Path | None = None) -> dict[str, Any]:
     """Run ``chosen`` and return the matrix (the JSON written for ``database``)."""
     with tempfile.TemporaryDirectory(prefix="proof-matrix-") as temporary:
         folder = workdir or Path(temporary)
