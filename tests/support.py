@@ -21,14 +21,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, Unpack
 
 import copier
 import matrix
 import pytest
 import yaml
 from harness import ROOT, commands, environments, postgres
-from harness.commands import CommandError, Completed
+from harness.commands import CommandError, Completed, RunOptions
 from harness.environ import isolated_environ
 from harness.environments import uv_binary
 from harness.postgres import (
@@ -313,19 +313,17 @@ def junit_outcomes(report: Path) -> dict[str, str]:
 
 
 def run_pytest(
-    command: Sequence[str | os.PathLike[str]],
-    *,
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 900,
+    command: Sequence[str | os.PathLike[str]], *, cwd: Path, **options: Unpack[RunOptions]
 ) -> PytestRun:
-    """Run ``command`` (pytest and its arguments) with a JUnit XML report, and read it.
+    """Run ``command`` (pytest and its arguments; ``run``'s options, ``timeout`` 900 s
+    unless given) with a JUnit XML report, and read it.
 
     Fails the test, with the output, if pytest wrote no report (it could not start).
     """
+    options.setdefault("timeout", 900)
     with tempfile.TemporaryDirectory(prefix="pytest-report-") as folder:
         report = Path(folder) / "report.xml"
-        result = run([*command, f"--junitxml={report}"], cwd=cwd, env=env, timeout=timeout)
+        result = run([*command, f"--junitxml={report}"], cwd=cwd, **options)
         if not report.exists():
             pytest.fail(f"pytest wrote no report:\n{result.describe()}", pytrace=False)
         return PytestRun(result, junit_outcomes(report))
