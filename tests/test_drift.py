@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -417,3 +419,25 @@ def test_every_computed_value_is_used() -> None:
     text = "\n".join(texts)
     unused = sorted(name for name in computed_values() if not re.search(rf"\b{name}\b", text))
     assert not unused, f"copier.yml computes values no template uses: {unused}"
+
+
+QUICK_LOOP_COMMAND = "python -m pytest -n 2 -m quick"
+
+
+def test_quick_loop_is_documented_and_selects_what_it_lists() -> None:
+    """The README and docs/contributing.md give the quick loop's command, and each
+    entry of conftest's QUICK_LOOP still names tests (a renamed test would otherwise
+    drop out of the loop unnoticed)."""
+    from tests.conftest import QUICK_LOOP
+
+    for doc in ("README.md", "docs/contributing.md"):
+        assert QUICK_LOOP_COMMAND in (ROOT / doc).read_text(encoding="utf-8"), doc
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    empty = [entry for entry in QUICK_LOOP if not any(f"/{entry}" in line for line in collected)]
+    assert not empty, f"QUICK_LOOP entries that select no test: {empty}"
