@@ -74,15 +74,9 @@ def words_of(concurrency: str) -> frozenset[str]:
 
 
 def foreign_words(concurrency: str) -> list[str]:
-    """The other concurrency's words, less any this one shares (``.sync_engine``)."""
-    mine = words_of(concurrency)
-    return sorted(
-        word
-        for other in CONCURRENCIES
-        if other != concurrency
-        for word in words_of(other)
-        if not any(word_pattern(word).search(own) for own in mine)
-    )
+    """The other concurrency's words that are not also this one's."""
+    others = (words_of(other) for other in CONCURRENCIES if other != concurrency)
+    return sorted(frozenset().union(*others) - words_of(concurrency))
 
 
 def word_pattern(word: str) -> re.Pattern[str]:
