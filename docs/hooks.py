@@ -35,15 +35,16 @@ import re
 import shutil
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+# scripts/ holds the variant list, the code extractor and the harness that renders.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
-import matrix  # noqa: E402
-import snippets  # noqa: E402
+import matrix
+import snippets
+from harness import ROOT
+from harness.render import render_variant
 
 SLUG = "example_service"
 MARKER = re.compile(
@@ -76,25 +77,12 @@ def rendered(variant: str) -> Path:
         variants = matrix.variants()
         if variant not in variants:
             raise MarkerError(f"unknown variant {variant!r}; known: {', '.join(variants)}")
-        import copier
-
         given = Path(os.environ.get("DOCS_RENDERS", "/nonexistent")) / variant
         if given.is_dir():
             _renders[variant] = given
             return given
         assert _folder is not None
-        destination = _folder / variant
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # copier warns that uncommitted changes are included
-            copier.run_copy(
-                str(ROOT),
-                str(destination),
-                data=variants[variant],
-                defaults=True,
-                vcs_ref="HEAD",
-                quiet=True,
-            )
-        _renders[variant] = destination
+        _renders[variant] = render_variant(variant, _folder / variant)
     return _renders[variant]
 
 

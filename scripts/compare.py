@@ -24,16 +24,15 @@ import json
 import shutil
 import sys
 import tempfile
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-import copier
 import matrix
+from harness import ROOT
+from harness.render import render
 from snippets import definition
 
-ROOT = Path(__file__).resolve().parent.parent
 PROOF_MATRIX = ROOT / "docs" / "proof-matrix.json"
 BENCHMARK_RESULTS = ROOT / "docs" / "benchmarks" / "results.md"
 SLUG = "example_service"
@@ -80,20 +79,6 @@ def parse_side(text: str) -> dict[str, str]:
     if name not in variants:
         raise ValueError(f"{name} is not offered by the template")
     return answers
-
-
-def render(answers: dict[str, str], destination: Path) -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        copier.run_copy(
-            str(ROOT),
-            str(destination),
-            data=answers,
-            defaults=True,
-            vcs_ref="HEAD",
-            quiet=True,
-        )
-    return destination
 
 
 def files(root: Path) -> dict[str, str]:

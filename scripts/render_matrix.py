@@ -2,14 +2,16 @@
 
     python scripts/render_matrix.py OUT_DIR [--vcs-ref HEAD]
 
-Each variant of scripts/matrix.py lands in OUT_DIR/<its name>.
+Each variant of scripts/matrix.py lands in OUT_DIR/<its name>. Without ``--vcs-ref``
+the newest release tag is rendered; ``--vcs-ref HEAD`` renders this checkout,
+uncommitted changes included.
 """
 
 import argparse
 from pathlib import Path
 
-import copier
-from matrix import ROOT, variants
+from harness.render import render
+from matrix import variants
 
 
 def main() -> None:
@@ -18,15 +20,7 @@ def main() -> None:
     parser.add_argument("--vcs-ref", default=None)
     args = parser.parse_args()
     for name, answers in variants().items():
-        copier.run_copy(
-            str(ROOT),
-            args.out / name,
-            data=answers,
-            defaults=True,
-            vcs_ref=args.vcs_ref,
-            quiet=True,
-            overwrite=True,
-        )
+        render(answers, args.out / name, vcs_ref=args.vcs_ref, overwrite=True)
         print(name)
 
 

@@ -1,37 +1,62 @@
 """Plain helpers for the template's own tests (the fixtures built on them are in conftest.py).
 
-Rendering a variant, building its environment with uv, running commands with a timeout,
-running a pytest suite and reading its JUnit XML report, and throwaway PostgreSQL databases.
+Rendering, environments, commands and throwaway PostgreSQL databases are the harness's
+(scripts/harness/, shared with the scripts and the docs hooks): this module re-exports
+them, turning their errors into test failures that show the command's output. Its own
+are what only tests need: the variant list, a variant's environment as a test uses it,
+pytest runs read from their JUnit XML report, and `copier update` of template versions.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
-import secrets
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, ParamSpec, TypeVar, Unpack
 
 import copier
 import matrix
-import psycopg
 import pytest
 import yaml
-from psycopg import sql
+from harness import ROOT, commands, environments, postgres
+from harness.commands import CommandError, Completed, RunOptions
+from harness.environ import isolated_environ
+from harness.environments import uv_binary
+from harness.postgres import (
+    DEFAULT_PG_URL,
+    PG_URL_ENV,
+    database_exists,
+    database_name,
+    redact,
+    table_exists,
+    with_database,
+)
+from harness.render import render
+from pytest_copie.plugin import Copie
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = [
+    "DEFAULT_PG_URL",
+    "PG_URL_ENV",
+    "ROOT",
+    "Completed",
+    "database_exists",
+    "database_name",
+    "isolated_environ",
+    "redact",
+    "render",
+    "table_exists",
+    "uv_binary",
+    "with_database",
+]
 
 #: Questions whose answers every generated project records in .copier-answers.yml.
 ASKED = (
@@ -53,25 +78,7 @@ COMPUTED = tuple(
 #: The contract's rule for a package name.
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,38}$")
 
-PG_URL_ENV = "TEMPLATE_TEST_PG_URL"
 PG_SKIP_ENV = "TEMPLATE_TEST_SKIP_PG"
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-# Settings of the generated service (and its tests) that must not leak in from the
-# environment of whoever runs these tests.
-SERVICE_SETTINGS = (
-    "DATABASE_URL",
-    "TEST_DATABASE_URL",
-    "DB_POOL_SIZE",
-    "DB_MAX_OVERFLOW",
-    "DB_POOL_TIMEOUT",
-    "EXTERNAL_SERVICE_DELAY_MS",
-    "BROKER_URL",
-    "BROKER_QUEUE",
-    "TEST_BROKER_URL",
-    "OUTBOX_RELAY_INTERVAL",
-    "OUTBOX_REDELIVER_AFTER",
-)
 
 
 VARIANTS: dict[str, dict[str, str]] = matrix.variants()
@@ -92,33 +99,30 @@ DEFAULT_VARIANT = "sqlite-sync-explicit-fastapi"
 
 
 # ---------------------------------------------------------------------------------------
-# Rendering
+# Rendered projects (rendering itself is harness.render's `render`)
 # ---------------------------------------------------------------------------------------
-def render(
-    answers: Mapping[str, Any],
-    dst: Path,
-    *,
-    template: Path = ROOT,
-    vcs_ref: str | None = "HEAD",
-) -> Path:
-    """Render ``template`` (this checkout) into ``dst`` as ``copier copy --defaults --data
-    ...`` would; the one way these tests render, whatever the template or release.
+def copie_render(copie: Copie, answers: Mapping[str, Any]) -> Path:
+    """Render this checkout with ``answers`` through pytest-copie's ``copie`` fixture; raise
+    what copier raised (a rejected answer: its ``ValueError``).
 
-    ``vcs_ref="HEAD"`` renders the committed template plus any uncommitted changes of
-    this checkout (copier includes them for a local HEAD), so the tests check the
-    working tree; ``None`` renders the newest release tag. ``unsafe=False``: no answer
-    may need ``--trust``. A rejected answer raises copier's ``ValueError``.
+    Like ``render``, it renders ``vcs_ref="HEAD"`` of this checkout, so uncommitted
+    changes are rendered too (tests/test_render.py proves it). pytest-copie passes the
+    answers as copier's user defaults with ``--defaults``, which copier parses and
+    validates as it does ``--data``, and renders with ``unsafe=True``: that no answer
+    needs ``--trust`` is proven by the README command's test, which renders without it.
     """
-    copier.run_copy(
-        str(template),
-        str(dst),
-        data=dict(answers),
-        defaults=True,
-        vcs_ref=vcs_ref,
-        quiet=True,
-        unsafe=False,
+    result = copie.copy(extra_answers=dict(answers), template_dir=ROOT)
+    if result.exception is not None:
+        raise result.exception
+    assert result.project_dir is not None, result
+    return result.project_dir
+
+
+def written_files(folder: Path) -> list[str]:
+    """The files under ``folder`` (pytest-copie makes each copy's folder beforehand)."""
+    return sorted(
+        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
     )
-    return dst
 
 
 def read_answers(project: Path) -> dict[str, Any]:
@@ -163,102 +167,48 @@ def exclusive(lock_file: Path) -> Iterator[None]:
 # ---------------------------------------------------------------------------------------
 # Running commands
 # ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Completed:
-    args: tuple[str, ...]
-    cwd: Path
-    returncode: int
-    output: str
-    seconds: float
-
-    def describe(self) -> str:
-        return (
-            f"$ {' '.join(self.args)}\n(cwd {self.cwd}, exit {self.returncode}, "
-            f"{self.seconds:.1f}s)\n{self.output}"
-        )
-
-
-def run(
-    args: Sequence[str | os.PathLike[str]],
-    *,
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 600,
-) -> Completed:
-    """Run a command, stdout and stderr interleaved; fail the test if it outlives ``timeout``.
-
-    The command gets its own process group, so a timeout also ends whatever it started.
-    """
-    argv = tuple(os.fspath(arg) for arg in args)
-    started = time.monotonic()
-    process = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=dict(env) if env is not None else None,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
+@contextmanager
+def failing_the_test(context: str = "") -> Iterator[None]:
+    """Turn a harness error (a command that failed or timed out, an unreachable
+    database) into a failure of the test that shows it, without a traceback."""
     try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(
-            f"$ {' '.join(argv)}\n(cwd {cwd}) did not finish within {timeout:.0f}s "
-            f"and was killed. Output so far:\n{output}",
-            pytrace=False,
-        )
-    return Completed(argv, cwd, process.returncode, output, time.monotonic() - started)
+        yield
+    except commands.CommandFailed as error:
+        pytest.fail(f"command failed{context}:\n{error.completed.describe()}", pytrace=False)
+    except CommandError as error:
+        pytest.fail(str(error), pytrace=False)
+    except postgres.DatabaseUnreachable as error:
+        pytest.fail(f"{error}\nOr set {PG_SKIP_ENV}=1 to skip the PostgreSQL runs.", pytrace=False)
 
 
-def check(
-    args: Sequence[str | os.PathLike[str]],
-    *,
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 600,
-) -> Completed:
-    """``run``, and fail the test showing the command's output unless it exits 0."""
-    result = run(args, cwd=cwd, env=env, timeout=timeout)
-    if result.returncode != 0:
-        pytest.fail(f"command failed:\n{result.describe()}", pytrace=False)
-    return result
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def isolated_environ(venv: Path | None = None, **extra: str) -> dict[str, str]:
-    """This process's environment minus what would leak into a generated project's run.
+def failing_tests(function: Callable[P, R]) -> Callable[P, R]:
+    """``function`` (of the harness), its errors turned into test failures."""
 
-    With ``venv``, its ``bin`` comes first on PATH, as after ``. .venv/bin/activate``.
-    """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in SERVICE_SETTINGS
-        and key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX"}
-        # pytest and pytest-xdist talk to their own child processes through these.
-        and not key.startswith(("PYTEST_", "PYTHONBREAKPOINT"))
-    }
-    if venv is not None:
-        env["VIRTUAL_ENV"] = str(venv)
-        env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
-    env.update(extra)
-    return env
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with failing_the_test():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+#: A command with a timeout; one that outlives it fails the test.
+run = failing_tests(commands.run)
+#: ``run``, and fail the test showing the command's output unless it exits 0.
+check = failing_tests(commands.check)
+#: ``project/.venv`` holding ``project[test]``.
+build_environment = failing_tests(environments.build_environment)
+#: An administrator's connection; an unreachable server fails the test loudly.
+connect_admin = failing_tests(postgres.connect_admin)
 
 
 # ---------------------------------------------------------------------------------------
 # A rendered variant with its own environment
 # ---------------------------------------------------------------------------------------
-def uv_binary() -> str:
-    """The uv executable installed with this repository's dev extra."""
-    from uv import find_uv_bin
-
-    return str(find_uv_bin())
-
-
 @dataclass(frozen=True)
 class VariantEnv:
     """A rendered project with a virtualenv, at ``project/.venv``, holding its ``[test]`` extra."""
@@ -272,6 +222,11 @@ class VariantEnv:
 
     def environ(self, **extra: str) -> dict[str, str]:
         return isolated_environ(self.venv, **extra)
+
+    def working_copy(self, destination: Path) -> Path:
+        """A copy of the project to change, without the environment (which still runs it)."""
+        shutil.copytree(self.project, destination, ignore=shutil.ignore_patterns(".venv"))
+        return destination
 
     def run(self, *args: str, timeout: float = 600, **extra_env: str) -> Completed:
         """Run a command of the environment (``python``, ``ruff``, ...) in the project folder."""
@@ -296,30 +251,10 @@ class VariantEnv:
 
     def check(self, *args: str, timeout: float = 600, **extra_env: str) -> Completed:
         result = self.run(*args, timeout=timeout, **extra_env)
-        if result.returncode != 0:
-            pytest.fail(
-                f"command failed in variant {self.name}:\n{result.describe()}", pytrace=False
-            )
+        with failing_the_test(f" in variant {self.name}"):
+            if result.returncode != 0:
+                raise commands.CommandFailed(result)
         return result
-
-
-def build_environment(project: Path) -> tuple[Completed, Completed]:
-    """Create ``project/.venv`` with this interpreter and install ``project[test]`` into it.
-
-    Python is never downloaded; packages come from uv's cache (UV_CACHE_DIR, shared by
-    pytest-xdist workers) when they are there.
-    """
-    uv = uv_binary()
-    env = isolated_environ(UV_PYTHON_DOWNLOADS="never")
-    venv = project / ".venv"
-    created = check([uv, "venv", "--quiet", "--python", sys.executable, venv], cwd=project, env=env)
-    installed = check(
-        [uv, "pip", "install", "--quiet", "--python", venv / "bin" / "python", "-e", ".[test]"],
-        cwd=project,
-        env=env,
-        timeout=900,
-    )
-    return created, installed
 
 
 def copy_project(src: Path, dst: Path) -> None:
@@ -378,19 +313,17 @@ def junit_outcomes(report: Path) -> dict[str, str]:
 
 
 def run_pytest(
-    command: Sequence[str | os.PathLike[str]],
-    *,
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 900,
+    command: Sequence[str | os.PathLike[str]], *, cwd: Path, **options: Unpack[RunOptions]
 ) -> PytestRun:
-    """Run ``command`` (pytest and its arguments) with a JUnit XML report, and read it.
+    """Run ``command`` (pytest and its arguments; ``run``'s options, ``timeout`` 900 s
+    unless given) with a JUnit XML report, and read it.
 
     Fails the test, with the output, if pytest wrote no report (it could not start).
     """
+    options.setdefault("timeout", 900)
     with tempfile.TemporaryDirectory(prefix="pytest-report-") as folder:
         report = Path(folder) / "report.xml"
-        result = run([*command, f"--junitxml={report}"], cwd=cwd, env=env, timeout=timeout)
+        result = run([*command, f"--junitxml={report}"], cwd=cwd, **options)
         if not report.exists():
             pytest.fail(f"pytest wrote no report:\n{result.describe()}", pytrace=False)
         return PytestRun(result, junit_outcomes(report))
@@ -400,71 +333,14 @@ def run_pytest(
 # PostgreSQL
 # ---------------------------------------------------------------------------------------
 def pg_admin_url() -> str:
-    return os.environ.get(PG_URL_ENV) or DEFAULT_PG_URL
-
-
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def with_database(url: str, database: str) -> str:
-    """``url`` naming another database on the same server (same user, host, options)."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-def database_name(hint: str) -> str:
-    """A fresh database name from a test id: ``tt_<id>_<random>``, within 63 bytes."""
-    stem = re.sub(r"[^a-z0-9]+", "_", hint.lower()).strip("_")[:45]
-    return f"tt_{stem}_{secrets.token_hex(4)}"
-
-
-def connect_admin(admin_url: str) -> psycopg.Connection[Any]:
-    """Connect as the administrator; fail the test loudly if the server is unreachable."""
-    try:
-        return psycopg.connect(admin_url, autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as error:
-        problem = str(error).strip()
-    pytest.fail(
-        f"PostgreSQL is unreachable at {redact(admin_url)}: {problem}\n"
-        "Start it (the CI script does: .ci/run), point "
-        f"{PG_URL_ENV} at a server where you may create databases, or set "
-        f"{PG_SKIP_ENV}=1 to skip the PostgreSQL runs.",
-        pytrace=False,
-    )
+    return postgres.admin_url()
 
 
 @contextmanager
 def throwaway_database(admin_url: str, hint: str) -> Iterator[str]:
-    """Create an empty database, yield its URL, and drop it (even if still in use) after."""
-    name = database_name(hint)
-    admin_database = urlsplit(admin_url).path.lstrip("/") or "postgres"
-    assert name not in {admin_database, "postgres", "template0", "template1"}
-    with connect_admin(admin_url) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(admin_url, name)
-    finally:
-        with connect_admin(admin_url) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-def database_exists(admin_url: str, name: str) -> bool:
-    with connect_admin(admin_url) as connection:
-        row = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        return row is not None
-
-
-def table_exists(url: str, table: str) -> bool:
-    """Whether ``table`` exists in the database ``url`` names."""
-    with connect_admin(url) as connection:
-        row = connection.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
-        return bool(row and row[0])
+    """``harness.postgres.throwaway_database``; an unreachable server fails the test."""
+    with failing_the_test(), postgres.throwaway_database(admin_url, hint) as url:
+        yield url
 
 
 # ---------------------------------------------------------------------------------------

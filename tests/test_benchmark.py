@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from benchmark import Load, Results, Service, process_ratio
+from bench.load import Load, Results
+from bench.report import process_ratio
+from bench.services import Service
 from matrix import variants
 
 from tests.support import PG_SKIP_ENV, ROOT, check, pg_admin_url

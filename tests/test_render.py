@@ -1,5 +1,8 @@
 """Rendering: the default render works unattended, answers are recorded exactly, every
-variant renders to plain files, renders are reproducible, and slugs derive well."""
+variant renders to plain files, renders are reproducible, and slugs derive well.
+
+Renders go through pytest-copie's ``copie`` fixture (``copie_render``), except the
+session's one render per variant (the ``rendered`` fixture, shared by every worker)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pytest_copie.plugin import Copie
 
 from tests.support import (
     ASKED,
@@ -21,9 +25,10 @@ from tests.support import (
     VARIANT_NAMES,
     VARIANTS,
     check,
+    copie_render,
+    git,
     isolated_environ,
     read_answers,
-    render,
     template_checkout_is_dirty,
     tree,
 )
@@ -81,8 +86,8 @@ def test_default_answers_are_the_default_variant() -> None:
     }
 
 
-def test_default_answers_file_holds_exactly_the_asked_answers(tmp_path: Path) -> None:
-    answers = read_answers(render({}, tmp_path / "service"))
+def test_default_answers_file_holds_exactly_the_asked_answers(copie: Copie) -> None:
+    answers = read_answers(copie_render(copie, {}))
     assert set(answers) == {*ASKED, "_commit", "_src_path"}
     assert {key: answers[key] for key in ASKED} == DEFAULTS
     assert answers["_src_path"] == str(ROOT)
@@ -90,19 +95,19 @@ def test_default_answers_file_holds_exactly_the_asked_answers(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("commit_strategy", ["service", "dependency"])
-def test_commit_strategy_is_recorded_only_when_asked(tmp_path: Path, commit_strategy: str) -> None:
+def test_commit_strategy_is_recorded_only_when_asked(copie: Copie, commit_strategy: str) -> None:
     answers = read_answers(
-        render({"session_style": "dependency", "commit_strategy": commit_strategy}, tmp_path / "s")
+        copie_render(copie, {"session_style": "dependency", "commit_strategy": commit_strategy})
     )
     assert set(answers) == {*ASKED, "commit_strategy", "_commit", "_src_path"}
     assert answers["commit_strategy"] == commit_strategy
     assert answers["session_style"] == "dependency"
 
 
-def test_commit_strategy_given_with_explicit_sessions_is_not_recorded(tmp_path: Path) -> None:
+def test_commit_strategy_given_with_explicit_sessions_is_not_recorded(copie: Copie) -> None:
     """commit_strategy means nothing without an injected session; it must not be kept."""
     answers = read_answers(
-        render({"session_style": "explicit", "commit_strategy": "dependency"}, tmp_path / "s")
+        copie_render(copie, {"session_style": "explicit", "commit_strategy": "dependency"})
     )
     assert "commit_strategy" not in answers
 
@@ -137,9 +142,9 @@ def test_no_template_syntax_left(variant: str, rendered: Callable[[str], Path]) 
 
 
 @pytest.mark.parametrize("variant", [DEFAULT_VARIANT, "postgresql-async-dependency_commit-none"])
-def test_rendering_twice_gives_identical_trees(tmp_path: Path, variant: str) -> None:
-    first = tree(render(VARIANTS[variant], tmp_path / "first"))
-    second = tree(render(VARIANTS[variant], tmp_path / "second"))
+def test_rendering_twice_gives_identical_trees(copie: Copie, variant: str) -> None:
+    first = tree(copie_render(copie, VARIANTS[variant]))
+    second = tree(copie_render(copie, VARIANTS[variant]))
     assert sorted(first) == sorted(second)
     answers = ".copier-answers.yml"
     if template_checkout_is_dirty():
@@ -161,8 +166,8 @@ def test_rendering_twice_gives_identical_trees(tmp_path: Path, variant: str) -> 
         ("Payments (EU) / v2", "payments_eu_v2"),
     ],
 )
-def test_default_slug_derives_from_the_name(tmp_path: Path, project_name: str, slug: str) -> None:
-    project = render({"project_name": project_name}, tmp_path / "service")
+def test_default_slug_derives_from_the_name(copie: Copie, project_name: str, slug: str) -> None:
+    project = copie_render(copie, {"project_name": project_name})
     assert read_answers(project)["project_slug"] == slug
     assert (project / slug / "main.py").is_file()
 
@@ -177,9 +182,9 @@ def test_default_slug_derives_from_the_name(tmp_path: Path, project_name: str, s
         "Very Long Name " * 4 + "ABCD",
     ],
 )
-def test_long_names_give_valid_slugs(tmp_path: Path, project_name: str) -> None:
+def test_long_names_give_valid_slugs(copie: Copie, project_name: str) -> None:
     assert len(project_name) <= 64
-    project = render({"project_name": project_name}, tmp_path / "service")
+    project = copie_render(copie, {"project_name": project_name})
     slug = read_answers(project)["project_slug"]
     assert len(slug) <= 39
     assert SLUG_PATTERN.match(slug), slug
@@ -187,17 +192,17 @@ def test_long_names_give_valid_slugs(tmp_path: Path, project_name: str) -> None:
     assert (project / slug / "main.py").is_file()
 
 
-def test_a_name_whose_slug_is_invalid_asks_for_a_slug(tmp_path: Path) -> None:
+def test_a_name_whose_slug_is_invalid_asks_for_a_slug(copie: Copie) -> None:
     """A name starting with a digit derives no valid slug; the user is told to pick one."""
     with pytest.raises(ValueError, match="Validation error for question 'project_slug'") as error:
-        render({"project_name": "2048 Game"}, tmp_path / "rejected")
+        copie_render(copie, {"project_name": "2048 Game"})
     assert "'2048_game' is not a valid package name" in str(error.value)
-    project = render({"project_name": "2048 Game", "project_slug": "game_2048"}, tmp_path / "s")
+    project = copie_render(copie, {"project_name": "2048 Game", "project_slug": "game_2048"})
     assert (project / "game_2048" / "main.py").is_file()
     assert read_answers(project)["project_name"] == "2048 Game"
 
 
-def test_free_text_answers_with_quotes_keep_the_project_valid(tmp_path: Path) -> None:
+def test_free_text_answers_with_quotes_keep_the_project_valid(copie: Copie) -> None:
     """Names and descriptions are free text: quotes and backslashes must not break the code."""
     answers = {
         "project_name": 'Bob\'s "Quoted" \\ API',
@@ -205,7 +210,7 @@ def test_free_text_answers_with_quotes_keep_the_project_valid(tmp_path: Path) ->
         "description": "Says \"hi\" to C:\\Users and 'friends'.",
         "author_name": 'Ann "Ops" O\'Brien',
     }
-    project = render(answers, tmp_path / "service")
+    project = copie_render(copie, answers)
     recorded = read_answers(project)
     assert {key: recorded[key] for key in answers} == answers
     metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
@@ -221,3 +226,18 @@ def test_free_text_answers_with_quotes_keep_the_project_valid(tmp_path: Path) ->
             except (SyntaxError, Warning) as error:
                 broken.append(f"{path.relative_to(project)}: {error}")
     assert not broken, "rendered Python that does not compile:\n" + "\n".join(broken)
+
+
+def test_uncommitted_template_changes_are_rendered(copie: Copie, tmp_path: Path) -> None:
+    """The tests render the working tree: copie renders HEAD of the template's folder,
+    and copier adds a local checkout's uncommitted changes to it. Shown on a clone, so
+    this checkout is never written to."""
+    clone = tmp_path / "template"
+    git(tmp_path, "clone", "--quiet", str(ROOT), str(clone))
+    readme = clone / "template" / "README.md.jinja"
+    marker = "Uncommitted line of a template author at work."
+    readme.write_text(readme.read_text() + f"\n{marker}\n")
+    result = copie.copy(extra_answers={}, template_dir=clone)
+    assert result.exception is None, result.exception
+    assert result.project_dir is not None
+    assert marker in (result.project_dir / "README.md").read_text()

@@ -307,8 +307,7 @@ def test_pre_commit_refuses_conflict_markers_and_rej_files(
     tmp_path: Path, variant_env: Callable[[str], VariantEnv], mypy_cache: Path
 ) -> None:
     env = variant_env(DEFAULT_VARIANT)
-    project = tmp_path / "service"
-    shutil.copytree(env.project, project, ignore=shutil.ignore_patterns(".venv"))
+    project = env.working_copy(tmp_path / "service")
     commit_all(project, "generated")
     pre_commit: list[str | Path] = [env.venv / "bin" / "pre-commit", "run", "--all-files"]
     hooks_env = env.environ(

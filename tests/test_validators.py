@@ -3,12 +3,14 @@ problem and the fix; unusual but valid answers pass."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import pytest
+from pytest_copie.plugin import Copie
 
-from tests.support import ROOT, isolated_environ, read_answers, render, run
+from tests.support import ROOT, copie_render, isolated_environ, read_answers, run, written_files
 
 # (question, bad value, what the message must say: the problem, then the fix)
 REJECTED = [
@@ -51,13 +53,17 @@ NOT_OFFERED = [
 ]
 
 
-def rejection(tmp_path: Path, answers: dict[str, str], match: str) -> str:
-    """Render ``answers``; return copier's error message and check nothing was written."""
-    destination = tmp_path / "service"
-    with pytest.raises(ValueError, match=match) as error:
-        render(answers, destination)
-    assert not destination.exists(), "a rejected answer still wrote files"
-    return str(error.value)
+def assert_rejected(
+    copie: Copie, answers: dict[str, str], prefix: str, fragments: list[str]
+) -> None:
+    """Render ``answers``: copier's error starts with ``prefix`` and says each fragment,
+    and nothing was written."""
+    with pytest.raises(ValueError, match=f"^{re.escape(prefix)}") as error:
+        copie_render(copie, answers)
+    message = str(error.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    assert not written_files(copie.test_dir), "a rejected answer still wrote files"
 
 
 @pytest.mark.parametrize(
@@ -66,27 +72,23 @@ def rejection(tmp_path: Path, answers: dict[str, str], match: str) -> str:
     ids=[f"{question}={value[:12]!r}" for question, value, _ in REJECTED],
 )
 def test_bad_answer_is_rejected_with_the_problem_and_the_fix(
-    tmp_path: Path, question: str, value: str, fragments: list[str]
+    copie: Copie, question: str, value: str, fragments: list[str]
 ) -> None:
-    message = rejection(tmp_path, {question: value}, "Validation error")
-    assert message.startswith(f"Validation error for question '{question}': ")
-    for fragment in fragments:
-        assert fragment in message
+    prefix = f"Validation error for question '{question}': "
+    assert_rejected(copie, {question: value}, prefix, fragments)
 
 
 @pytest.mark.parametrize(("question", "value", "choices"), NOT_OFFERED)
 def test_value_outside_the_choices_is_rejected(
-    tmp_path: Path, question: str, value: str, choices: list[str]
+    copie: Copie, question: str, value: str, choices: list[str]
 ) -> None:
-    message = rejection(tmp_path, {question: value}, "Invalid choice")
-    assert message.startswith(f"Invalid choice for '{question}': '{value}' is not in [")
-    for choice in choices:
-        assert choice in message
+    prefix = f"Invalid choice for '{question}': '{value}' is not in ["
+    assert_rejected(copie, {question: value}, prefix, choices)
 
 
-def test_commit_strategy_outside_its_choices_is_rejected(tmp_path: Path) -> None:
+def test_commit_strategy_outside_its_choices_is_rejected(copie: Copie) -> None:
     with pytest.raises(ValueError, match="Invalid choice for 'commit_strategy'"):
-        render({"session_style": "dependency", "commit_strategy": "never"}, tmp_path / "service")
+        copie_render(copie, {"session_style": "dependency", "commit_strategy": "never"})
 
 
 def test_the_command_line_reports_the_problem_and_fails(tmp_path: Path) -> None:
@@ -118,8 +120,8 @@ def test_the_command_line_reports_the_problem_and_fails(tmp_path: Path) -> None:
         ("python_version", "3.13"),
     ],
 )
-def test_valid_unusual_answer_passes(tmp_path: Path, question: str, value: str) -> None:
-    project = render({question: value}, tmp_path / "service")
+def test_valid_unusual_answer_passes(copie: Copie, question: str, value: str) -> None:
+    project = copie_render(copie, {question: value})
     assert read_answers(project)[question] == value
     slug = read_answers(project)["project_slug"]
     assert (project / slug / "main.py").is_file()

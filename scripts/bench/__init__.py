@@ -1,0 +1,1 @@
+"""The benchmark's parts; ``scripts/benchmark.py`` is its command (see its docstring)."""
