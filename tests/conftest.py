@@ -26,7 +26,9 @@ from pathlib import Path
 import pytest
 
 from tests.support import (
+    DEFAULT_VARIANT,
     PG_SKIP_ENV,
+    ROOT,
     VARIANTS,
     VariantEnv,
     build_environment,
@@ -63,6 +65,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)
 
 
+#: The quick loop a contributor runs before pushing, `python -m pytest -n 2 -m quick`
+#: (README.md, "Quick start"): every variant rendered, linted and type-checked, the
+#: interface docs and the renders' wording checked, and the default variant's suite.
+QUICK_LOOP = (
+    "test_drift.py",
+    "test_wording.py",
+    "test_render.py::test_answers_file_of_every_variant",
+    "test_render.py::test_no_template_syntax_left",
+    "test_quality.py::test_ruff_check",
+    "test_quality.py::test_ruff_format",
+    "test_quality.py::test_mypy",
+    f"test_generated_suites.py::test_generated_suite_on_its_own_database[{DEFAULT_VARIANT}]",
+)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    test = f"{item.path.name}::{item.name}"
+    if any(test == entry or test.startswith((f"{entry}::", f"{entry}[")) for entry in QUICK_LOOP):
+        item.add_marker(pytest.mark.quick)
+
+
 def _run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The run's temporary folder; pytest-xdist workers get subfolders of it."""
     base = tmp_path_factory.getbasetemp()
@@ -80,15 +103,17 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def mypy_cache(run_dir: Path) -> Path:
-    """A mypy cache for this pytest-xdist worker, reused by every project it checks.
+def mypy_cache() -> Path:
+    """A mypy cache for this pytest-xdist worker, reused by every project it checks and
+    kept between runs (in this checkout's ignored .mypy_cache/).
 
     The installed packages are the same files in every environment (uv's cache), and
-    mypy trusts a cached module only while its source's hash and the options match, so
-    a warm cache leaves mypy only the project's own modules to check (about 2s instead
-    of 25s). One per worker: no two mypy runs write the same cache at once.
+    mypy trusts a cached module only while its source's hash, its dependencies and the
+    options match, so a warm cache leaves mypy only the project's changed modules to
+    check (about 2s instead of 25s). One per worker: no two mypy runs write the same
+    cache at once.
     """
-    return run_dir / "mypy-cache" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return ROOT / ".mypy_cache" / "variants" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 @pytest.fixture(scope="session")
