@@ -38,8 +38,7 @@ def run_suite(
     )
     suite = env.pytest(*args, timeout=SUITE_TIMEOUT, **extra_env)
     result = suite.completed
-    tier = " (thorough)" if args else ""
-    timing(f"suite on {backend}{tier}", env.name, result.seconds)
+    timing(f"{'thorough' if args else 'suite'} on {backend}", env.name, result.seconds)
     if result.returncode != 0:
         pytest.fail(
             f"the generated test suite of {env.name} failed on {backend}:\n{result.describe()}",
