@@ -9,7 +9,7 @@ gone, and no answer is a server error.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import schemathesis
@@ -23,12 +23,19 @@ EXAMPLES = settings(
     deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
 
-#: Examples per generation mode, and call sequences (of up to 8 calls) per run. The
-#: default run sends enough to catch a route that breaks its schema in seconds; the
+
+class Budget(NamedTuple):
+    examples: int  # requests per generation mode
+    sequences: int  # call sequences of up to 8 calls
+
+
+#: The default run sends enough to catch a route that breaks its schema in seconds; the
 #: thorough run (``pytest -m thorough``) sends four times as many.
 BUDGETS = [
-    pytest.param((25, 5), id="quick"),
-    pytest.param((100, 20), id="thorough", marks=pytest.mark.thorough),
+    pytest.param(Budget(examples=25, sequences=5), id="quick"),
+    pytest.param(
+        Budget(examples=100, sequences=20), id="thorough", marks=pytest.mark.thorough
+    ),
 ]
 
 
@@ -47,10 +54,10 @@ def api_schema(shared_server: LiveServer) -> OpenApiSchema:
 @pytest.mark.parametrize("budget", BUDGETS)
 @pytest.mark.parametrize("mode", list(GenerationMode))
 def test_every_operation_honours_the_schema(
-    api_schema: OpenApiSchema, mode: GenerationMode, budget: tuple[int, int]
+    api_schema: OpenApiSchema, mode: GenerationMode, budget: Budget
 ) -> None:
     @given(case=api_schema.as_strategy(generation_mode=mode))
-    @settings(EXAMPLES, max_examples=budget[0])
+    @settings(EXAMPLES, max_examples=budget.examples)
     def request(case: Case[Any]) -> None:
         case.call_and_validate()
 
@@ -59,7 +66,7 @@ def test_every_operation_honours_the_schema(
 
 @pytest.mark.parametrize("budget", BUDGETS)
 def test_call_sequences_honour_the_schema(
-    api_schema: OpenApiSchema, clear_tables: Callable[[], None], budget: tuple[int, int]
+    api_schema: OpenApiSchema, clear_tables: Callable[[], None], budget: Budget
 ) -> None:
     class Workflow(api_schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
@@ -68,5 +75,7 @@ def test_call_sequences_honour_the_schema(
             clear_tables()
 
     Workflow.run(
-        settings=settings(EXAMPLES, max_examples=budget[1], stateful_step_count=8)
+        settings=settings(
+            EXAMPLES, max_examples=budget.sequences, stateful_step_count=8
+        )
     )
