@@ -26,15 +26,19 @@ SUITE_TIMEOUT = 900
 
 
 def run_suite(
-    env: VariantEnv, timing: Callable[[str, str, float], None], backend: str, **extra_env: str
+    env: VariantEnv,
+    timing: Callable[[str, str, float], None],
+    backend: str,
+    *args: str,
+    **extra_env: str,
 ) -> dict[str, int]:
     assert (env.project / "tests").is_dir(), (
         f"the rendered {env.name} project has no tests/ folder: the template must ship "
         "the generated test suite (template/tests/) that proves the session pattern"
     )
-    suite = env.pytest(timeout=SUITE_TIMEOUT, **extra_env)
+    suite = env.pytest(*args, timeout=SUITE_TIMEOUT, **extra_env)
     result = suite.completed
-    timing(f"suite on {backend}", env.name, result.seconds)
+    timing(f"{'thorough' if args else 'suite'} on {backend}", env.name, result.seconds)
     if result.returncode != 0:
         pytest.fail(
             f"the generated test suite of {env.name} failed on {backend}:\n{result.describe()}",
@@ -52,14 +56,16 @@ def run_on(
     env: VariantEnv,
     timing: Callable[[str, str, float], None],
     request: pytest.FixtureRequest,
+    *args: str,
 ) -> None:
     """SQLite: TEST_DATABASE_URL unset, the suite's own temporary file. PostgreSQL:
-    TEST_DATABASE_URL names an empty database made for this run, without a driver."""
+    TEST_DATABASE_URL names an empty database made for this run, without a driver.
+    ``args``: pytest's arguments (none: the suite as its README runs it)."""
     if backend == "sqlite":
-        run_suite(env, timing, backend)
+        run_suite(env, timing, backend, *args)
         return
     url: str = request.getfixturevalue("pg_database")
-    run_suite(env, timing, backend, TEST_DATABASE_URL=url)
+    run_suite(env, timing, backend, *args, TEST_DATABASE_URL=url)
     # The suite migrates the database it is given; a suite that ignored
     # TEST_DATABASE_URL and passed on SQLite must not count as a PostgreSQL run.
     assert table_exists(url, "public.alembic_version"), (
@@ -76,6 +82,31 @@ def test_generated_suite_on_its_own_database(
 ) -> None:
     """Every variant, on the database it was generated for."""
     run_on(VARIANTS[variant]["database"], variant_env(variant), timing, request)
+
+
+def thorough_variants() -> list[str]:
+    """One variant per database, concurrency and session pattern (the answers before the
+    background strategy). The background strategy takes its values in turn, shifted by
+    one every round so that it does not pair with the same session pattern each time."""
+    groups: dict[str, list[str]] = {}
+    for name in VARIANT_NAMES:
+        groups.setdefault(name.rsplit("-", 1)[0], []).append(name)
+    return [
+        members[(index + index // len(members)) % len(members)]
+        for index, members in enumerate(groups.values())
+    ]
+
+
+@pytest.mark.parametrize("variant", thorough_variants())
+def test_generated_thorough_tier_on_its_own_database(
+    variant: str,
+    variant_env: Callable[[str], VariantEnv],
+    timing: Callable[[str, str, float], None],
+    request: pytest.FixtureRequest,
+) -> None:
+    """The tests the default run leaves out (marker ``thorough``: real timeouts, the
+    schema fuzzer's full budget), as the generated README runs them."""
+    run_on(VARIANTS[variant]["database"], variant_env(variant), timing, request, "-m", "thorough")
 
 
 @pytest.mark.parametrize("variant", cross_database_variants())
@@ -104,7 +135,14 @@ def test_celery_suite_on_rabbitmq(
     """The worker tests pass with an amqp:// broker too, as the contract promises."""
     url = os.environ.get(RABBITMQ_URL_ENV, "amqp://guest:guest@127.0.0.1:5672//")
     env = variant_env(RABBITMQ_VARIANT)
-    suite = env.pytest("tests/test_celery.py", timeout=SUITE_TIMEOUT, TEST_BROKER_URL=url)
+    # Both tiers: a broker that is down is one of the thorough tests.
+    suite = env.pytest(
+        "tests/test_celery.py",
+        "-m",
+        "thorough or not thorough",
+        timeout=SUITE_TIMEOUT,
+        TEST_BROKER_URL=url,
+    )
     timing("celery tests on rabbitmq", env.name, suite.completed.seconds)
     assert suite.completed.returncode == 0, suite.completed.describe()
     counts = suite.counts()

@@ -199,7 +199,12 @@ def test_workflow_passes_actionlint_and_runs_every_check(
         "postgresql",
     }
     assert tests["services"]["postgres"]["image"].startswith("postgres:")
-    for command in ("uv run pytest", "uv run alembic upgrade head", "uv run alembic check"):
+    for command in (
+        "uv run pytest",
+        "uv run pytest -m thorough",
+        "uv run alembic upgrade head",
+        "uv run alembic check",
+    ):
         assert command in steps["tests"], steps["tests"]
     assert workflow["env"]["UV_PYTHON"] == VARIANTS_PYTHON
 

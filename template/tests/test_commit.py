@@ -1,8 +1,8 @@
 """Contract behaviours 1 and 2: what the client is told matches what is stored.
 
-These use a real server: an in-process client would re-raise server errors, and with
-a dependency that commits after the response it would still report the 2xx the
-real client gets while the commit fails behind it.
+These use a real server (one per module): an in-process client would re-raise server
+errors, and with a dependency that commits after the response it would still report
+the 2xx the real client gets while the commit fails behind it.
 """
 
 from collections.abc import Iterator
@@ -75,25 +75,26 @@ def assert_clean_error(body: object) -> None:
         assert word not in leaked, f"response leaks {word!r}: {body}"
 
 
-def test_created_means_committed(server: LiveServer, admin: Engine) -> None:
-    create(server.client)
+def test_created_means_committed(shared_server: LiveServer, admin: Engine) -> None:
+    create(shared_server.client)
     # Checked straight after the response, from another connection.
     assert names(admin) == ["Ann"]
 
 
 @pytest.mark.parametrize("write", ["create", "update"])
 def test_commit_failure_is_reported_and_leaves_nothing(
-    rejected_at_commit: str, server: LiveServer, admin: Engine, write: str
+    rejected_at_commit: str, shared_server: LiveServer, admin: Engine, write: str
 ) -> None:
-    # rejected_at_commit comes first: it is removed after the server has stopped.
+    # rejected_at_commit comes first: it is removed once the server has finished
+    # this test's requests.
     if write == "create":
-        response = server.client.post(
+        response = shared_server.client.post(
             "/users", json={"email": "ann" + rejected_at_commit, "name": "Ann"}
         )
         expected: list[str] = []
     else:
-        user = create(server.client)
-        response = server.client.patch(
+        user = create(shared_server.client)
+        response = shared_server.client.patch(
             f"/users/{user['id']}",
             json={"email": "ann" + rejected_at_commit, "name": "Changed"},
         )
@@ -104,21 +105,25 @@ def test_commit_failure_is_reported_and_leaves_nothing(
 
 
 def test_exception_after_flush_rolls_everything_back(
-    server: LiveServer, admin: Engine
+    shared_server: LiveServer, admin: Engine
 ) -> None:
     with flush_raises(RuntimeError("boom after the INSERT")):
-        response = server.client.post("/users", json={"email": "a@x.io", "name": "A"})
+        response = shared_server.client.post(
+            "/users", json={"email": "a@x.io", "name": "A"}
+        )
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error"}
     assert count(admin, "users") == 0
 
 
 def test_http_exception_after_flush_keeps_its_status(
-    server: LiveServer, admin: Engine
+    shared_server: LiveServer, admin: Engine
 ) -> None:
-    user = create(server.client)
+    user = create(shared_server.client)
     with flush_raises(HTTPException(status_code=418, detail="refused")):
-        response = server.client.patch(f"/users/{user['id']}", json={"name": "Bea"})
+        response = shared_server.client.patch(
+            f"/users/{user['id']}", json={"name": "Bea"}
+        )
     assert response.status_code == 418
     assert response.json() == {"detail": "refused"}
     assert names(admin) == ["Ann"]

@@ -28,12 +28,12 @@ def export(server: LiveServer) -> tuple[list[str], int]:
 
 
 def test_export_memory_does_not_grow_with_the_table(
-    server: LiveServer, admin: Engine
+    shared_server: LiveServer, admin: Engine
 ) -> None:
     add_users(admin, 0, 2_000)
-    (header, first, small_total), small_peak = export(server)
+    (header, first, small_total), small_peak = export(shared_server)
     add_users(admin, 2_000, 20_000)
-    (_, _, big_total), big_peak = export(server)
+    (_, _, big_total), big_peak = export(shared_server)
 
     assert header == "id,email,name,credits"
     assert next(csv.reader([first]))[1:] == ["u0@x.io", "User 0", "0"]

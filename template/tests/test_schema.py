@@ -8,8 +8,8 @@ declared ones, invalid input is refused and valid input accepted, a deleted user
 gone, and no answer is a server error.
 """
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pytest
 import schemathesis
@@ -17,37 +17,56 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import Case, GenerationMode
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from tests.support import DEFAULT_POOL, ServerFactory
+from tests.support import DEFAULT_POOL, LiveServer
 
-# Enough to find what the explicit tests would miss, and still run in seconds.
 EXAMPLES = settings(
-    max_examples=100,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
+    deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
 
 
+class Budget(NamedTuple):
+    examples: int  # requests per generation mode
+    sequences: int  # call sequences of up to 8 calls
+
+
+#: The default run sends enough to catch a route that breaks its schema in seconds; the
+#: thorough run (``pytest -m thorough``) sends four times as many.
+BUDGETS = [
+    pytest.param(Budget(examples=25, sequences=5), id="quick"),
+    pytest.param(
+        Budget(examples=100, sequences=20), id="thorough", marks=pytest.mark.thorough
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def module_server_settings() -> dict[str, Any]:
+    """This module's shared server runs with the service's own pool settings, as a
+    deployed service does (the tests' small, strict pool is there to catch leaks)."""
+    return DEFAULT_POOL
+
+
 @pytest.fixture
-def api_schema(serve: ServerFactory) -> Iterator[OpenApiSchema]:
-    with serve(**DEFAULT_POOL) as server:
-        yield schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+def api_schema(shared_server: LiveServer) -> OpenApiSchema:
+    return schemathesis.openapi.from_url(f"{shared_server.url}/openapi.json")
 
 
+@pytest.mark.parametrize("budget", BUDGETS)
 @pytest.mark.parametrize("mode", list(GenerationMode))
 def test_every_operation_honours_the_schema(
-    api_schema: OpenApiSchema, mode: GenerationMode
+    api_schema: OpenApiSchema, mode: GenerationMode, budget: Budget
 ) -> None:
     @given(case=api_schema.as_strategy(generation_mode=mode))
-    @EXAMPLES
+    @settings(EXAMPLES, max_examples=budget.examples)
     def request(case: Case[Any]) -> None:
         case.call_and_validate()
 
     request()
 
 
+@pytest.mark.parametrize("budget", BUDGETS)
 def test_call_sequences_honour_the_schema(
-    api_schema: OpenApiSchema, clear_tables: Callable[[], None]
+    api_schema: OpenApiSchema, clear_tables: Callable[[], None], budget: Budget
 ) -> None:
     class Workflow(api_schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
@@ -55,4 +74,8 @@ def test_call_sequences_honour_the_schema(
             # same way (Hypothesis insists on it when it shrinks a failure).
             clear_tables()
 
-    Workflow.run(settings=settings(EXAMPLES, max_examples=20, stateful_step_count=8))
+    Workflow.run(
+        settings=settings(
+            EXAMPLES, max_examples=budget.sequences, stateful_step_count=8
+        )
+    )
