@@ -103,23 +103,20 @@ class SharedSession:
     async def __aexit__(self, *exc_info: object) -> None:
         return None
 
-    async def close(self) -> None:
-        return None
-
-    @asynccontextmanager
-    async def begin(self) -> AsyncIterator["SharedSession"]:
-        yield self
-
 
 class RequestSession:
-    """What the services take for a session factory (``new_session(factory)`` calls it
-    for a session): the request's one session, every time."""
+    """What the services take for a session factory (``async with sessions()`` and
+    ``async with sessions.begin()``): the request's one session, every time."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._shared = SharedSession(session)
 
     def __call__(self) -> SharedSession:
         return self._shared
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[SharedSession]:
+        yield self._shared
 
 
 async def get_user_service(

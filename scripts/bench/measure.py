@@ -52,8 +52,8 @@ def measure_together(
     Each round loads every service in turn for each route. A slow spell of a shared
     machine then falls on all services of a round, not on whichever was measured during
     it, and the median round of each is compared. After its turn a generated service
-    keeps up to pool_size + max_overflow connections open for 10 s (its OverflowPool),
-    so ten servers up at once would pass PostgreSQL's default of 100 connections: the
+    keeps pool_size connections open, and its simulated external service as many, so
+    ten servers up at once would take PostgreSQL's default of 100 connections: the
     caller passes at most ``TOGETHER_SERVERS`` of one concurrency at a time.
     """
     # Users created under the previous group's load, the last ones included, go first.

@@ -2,7 +2,9 @@
 making the app's flushes fail, the database seen from outside, and Alembic commands."""
 
 import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -342,14 +344,45 @@ ROUTES: list[tuple[str, str, dict[str, str] | None]] = [
 ]
 
 
-def call_every_route(url: str, user_id: int = 1) -> dict[str, httpx.Response]:
-    """Call every route at once, each on its own connection, with a 10 s deadline."""
+def call_every_route(
+    url: str, user_id: int = 1, deadline: float = 10
+) -> dict[str, httpx.Response]:
+    """Call every route at once, each on its own connection, with a deadline (s)."""
 
     def call(route: tuple[str, str, dict[str, str] | None]) -> httpx.Response:
         method, path, body = route
-        with httpx.Client(base_url=url, timeout=10) as client:
+        with httpx.Client(base_url=url, timeout=deadline) as client:
             return client.request(method, path.format(id=user_id), json=body)
 
     with ThreadPoolExecutor(max_workers=len(ROUTES)) as pool:
         responses = pool.map(call, ROUTES)
         return {f"{m} {p}": r for (m, p, _), r in zip(ROUTES, responses, strict=True)}
+
+
+@contextmanager
+def partitioned(port: int) -> Iterator[None]:
+    """Inside the block, every packet to or from a loopback TCP port is dropped, as a
+    network partition drops them: nothing is refused or closed, nothing answers.
+
+    Needs root and iptables; the rules match only loopback and that one port.
+    """
+    rules = [
+        ["INPUT", "-i", "lo", "-p", "tcp", f"--{side}", str(port), "-j", "DROP"]
+        for side in ("dport", "sport")
+    ]
+    for rule in rules:
+        subprocess.run(["iptables", "-I", *rule], check=True)
+    try:
+        yield
+    finally:
+        for rule in rules:
+            subprocess.run(["iptables", "-D", *rule], check=True)
+
+
+def partition_unavailable() -> str | None:
+    """Why ``partitioned`` cannot run here, or None if it can."""
+    if os.geteuid() != 0:
+        return "dropping packets with iptables needs root"
+    if shutil.which("iptables") is None:
+        return "iptables is not installed"
+    return None
