@@ -15,14 +15,28 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+INDEX = "uq_users_lower_email"
+
 
 def upgrade() -> None:
-    # Fails, and changes nothing, if the table already holds two addresses that
-    # differ in case only: merge those users first.
-    op.create_index(
-        "uq_users_lower_email", "users", [sa.text("lower(email)")], unique=True
-    )
+    # Built CONCURRENTLY on PostgreSQL, so writes to users go on meanwhile; that
+    # cannot run inside a transaction, hence the autocommit block. A build that
+    # failed part way (on a lock timeout, or on two addresses that differ in case
+    # only: merge those users first) leaves an invalid index behind, dropped here
+    # first so that running the migration again starts afresh.
+    with op.get_context().autocommit_block():
+        op.drop_index(
+            INDEX, table_name="users", if_exists=True, postgresql_concurrently=True
+        )
+        op.create_index(
+            INDEX,
+            "users",
+            [sa.text("lower(email)")],
+            unique=True,
+            postgresql_concurrently=True,
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("uq_users_lower_email", table_name="users")
+    with op.get_context().autocommit_block():
+        op.drop_index(INDEX, table_name="users", postgresql_concurrently=True)
