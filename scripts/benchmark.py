@@ -1,6 +1,6 @@
 """Throughput and latency of generated services against two baselines, in one run.
 
-    python scripts/benchmark.py                      # the PostgreSQL variants, about 11 minutes
+    python scripts/benchmark.py                      # the PostgreSQL variants, 11 to 13 minutes
     python scripts/benchmark.py --variants 'postgresql-async-*' --duration 10
     python scripts/benchmark.py --smoke              # one variant, a second per route
 
