@@ -5,7 +5,7 @@
 ``EXTERNAL_SERVICE_DELAY_MS``, adds a credit through an engine of its own (the
 simulated external service, as in a generated service: a pool of 5 plus 10, one
 autocommit ``UPDATE``) and reads the user again in a new session. No dependencies, no
-middleware, no exception handlers, no liveness check, no limit on request sessions:
+middleware, no exception handlers, no pool_pre_ping, no limit on request sessions:
 only what any service reading rows through the SQLAlchemy ORM pays. ``async_app``
 uses an ``AsyncSession`` on asyncpg, ``sync_app`` a ``Session`` on psycopg in
 FastAPI's thread pool.

@@ -1,6 +1,6 @@
 """Throughput and latency of generated services against two baselines, in one run.
 
-    python scripts/benchmark.py                      # the PostgreSQL variants, about 11 minutes
+    python scripts/benchmark.py                      # the PostgreSQL variants, 11 to 13 minutes
     python scripts/benchmark.py --variants 'postgresql-async-*' --duration 10
     python scripts/benchmark.py --smoke              # one variant, a second per route
 
@@ -11,8 +11,10 @@ its cache after the first) and serves each with one uvicorn process on 127.0.0.1
 against a throwaway PostgreSQL database seeded with ``--rows`` users (one for the
 variants with Celery, whose outbox migration the others lack, one for the rest).
 Beside them, in the same run, it serves ``reference/naive_get_db.py`` (the tutorial
-``get_db`` pattern), ``reference/raw_asyncpg.py`` (Starlette and asyncpg, the bound)
-and ``reference/bare_orm.py`` (the cheapest ORM read and ``process``, async and sync).
+``get_db`` pattern, the sync variants' yardstick), ``reference/docs_app.py`` (the async
+read of the FastAPI and SQLAlchemy docs, the async variants' yardstick),
+``reference/raw_asyncpg.py`` (Starlette and asyncpg, the bound) and
+``reference/bare_orm.py`` (the cheapest ORM read and ``process``, async and sync).
 
 Each route is loaded by wrk (``apt-get install wrk``) for ``--duration`` seconds:
 
@@ -25,8 +27,8 @@ Each route is loaded by wrk (``apt-get install wrk``) for ``--duration`` seconds
   the growth of the server's peak resident memory while it ran.
 
 It prints requests/s, p50/p99 latency and errors per service and route, then ratios
-between them (the targets of issue 10 are shown beside them, as numbers, not as
-verdicts), and writes the same as Markdown to ``--markdown`` (by default
+between them (the targets of issues 19 and 10 are stated above them, as numbers, not
+as verdicts), and writes the same as Markdown to ``--markdown`` (by default
 docs/benchmarks/results.md for a full run). Noisy machines vary between runs; compare
 ratios within one run.
 
@@ -91,7 +93,9 @@ def main() -> None:
     )
     parser.add_argument("--smoke", action="store_true", help=f"{SMOKE_VARIANT}, a second per route")
     parser.add_argument(
-        "--no-baselines", action="store_true", help="skip naive get_db and raw asyncpg"
+        "--no-baselines",
+        action="store_true",
+        help="skip the reference apps (yardsticks, bound, bare ORM)",
     )
     args = parser.parse_args()
     if args.smoke:

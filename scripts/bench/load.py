@@ -78,6 +78,12 @@ class Results:
         """Every round's rate, in the order of the rounds."""
         return [load.requests_per_s for load in self.loads.get((name, route), ())]
 
+    def errors(self, name: str) -> int:
+        """A service's errors, of every route and round."""
+        return sum(
+            load.errors for (who, _), loads in self.loads.items() if who == name for load in loads
+        )
+
     def spread(self, name: str, route: str) -> tuple[float, float]:
         rates = self.rates(name, route)
         return min(rates), max(rates)

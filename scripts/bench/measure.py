@@ -51,10 +51,11 @@ def measure_together(
 
     Each round loads every service in turn for each route. A slow spell of a shared
     machine then falls on all services of a round, not on whichever was measured during
-    it, and the median round of each is compared. After its turn a generated service
-    keeps pool_size connections open, and its simulated external service as many, so
-    ten servers up at once would take PostgreSQL's default of 100 connections: the
-    caller passes at most ``TOGETHER_SERVERS`` of one concurrency at a time.
+    it, and the median round of each is compared. The server being loaded opens up to
+    pool_size + max_overflow connections and keeps pool_size after its turn (QueuePool
+    closes the others as they come back); the caller passes at most
+    ``TOGETHER_SERVERS`` of one concurrency at a time, which bounds the total well
+    below PostgreSQL's default of 100 connections (see ``bench.routes``).
     """
     # Users created under the previous group's load, the last ones included, go first.
     forget_created_users(services, args.rows)

@@ -39,6 +39,7 @@ REFERENCE_REQUIREMENTS = (
     "asyncpg",
     "uvicorn[standard]",
 )
+NAIVE, RAW, DOCS_APP = "naive get_db", "raw asyncpg", "docs app async"
 BARE_ASYNC, BARE_SYNC = "bare ORM async", "bare ORM sync"
 
 
@@ -55,12 +56,13 @@ class ReferenceApp:
 
 
 REFERENCE_APPS = (
-    # The tutorial get_db pattern.
-    ReferenceApp(
-        "naive get_db", "naive_get_db:app", "sync", (*ROUTES, "export"), holds_a_connection=True
-    ),
+    # The tutorial get_db pattern: the sync variants' yardstick.
+    ReferenceApp(NAIVE, "naive_get_db:app", "sync", (*ROUTES, "export"), holds_a_connection=True),
     # Starlette and asyncpg: the bound.
-    ReferenceApp("raw asyncpg", "raw_asyncpg:app", "async", ROUTES),
+    ReferenceApp(RAW, "raw_asyncpg:app", "async", ROUTES),
+    # The async read of the FastAPI and SQLAlchemy docs: the async variants' yardstick.
+    # It serves GET /users/{id} and /health only.
+    ReferenceApp(DOCS_APP, "docs_app:app", "async", ("read",)),
     # The cheapest ORM read and process.
     ReferenceApp(BARE_ASYNC, "bare_orm:async_app", "async", BARE_ROUTES),
     ReferenceApp(BARE_SYNC, "bare_orm:sync_app", "sync", BARE_ROUTES),
