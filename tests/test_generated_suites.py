@@ -138,6 +138,7 @@ def test_celery_suite_on_rabbitmq(
     # Both tiers: a broker that is down is one of the thorough tests.
     suite = env.pytest(
         "tests/test_celery.py",
+        "tests/test_celery_faults.py",
         "-m",
         "thorough or not thorough",
         timeout=SUITE_TIMEOUT,

@@ -74,7 +74,7 @@ def pattern_source(pattern: str) -> str:
 
 #: Background strategies whose work runs in a separate worker process. The matrix starts
 #: one server per subject and no worker, so it leaves these variants to their own suites,
-#: which run a real worker on a real broker (tests/test_celery.py in each render).
+#: which run real workers on a real broker (tests/test_celery*.py in each render).
 WORKER_BACKGROUNDS = {"celery"}
 
 
