@@ -91,7 +91,7 @@ def test_a_malformed_import_is_422_and_stores_nothing(
 @contextmanager
 def largest_identity_map() -> Iterator[list[int]]:
     """Inside the block, the largest number of objects any of the app's sessions held
-    in its identity map, seen at each statement and flush (sync and async alike)."""
+    in its identity map, seen at each statement and flush."""
     largest = [0]
 
     def seen(session: Session) -> None:
