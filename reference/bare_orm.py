@@ -1,7 +1,10 @@
 """The cheapest ORM reads FastAPI can serve: the benchmark's ceiling for the ORM path.
 
 ``GET /users/{id}`` opens a session, calls ``Session.get`` and returns the user.
-``POST /users/{id}/process`` does that, closes the session, waits
+``POST /users/import`` inserts its rows in one transaction with one executemany
+``INSERT`` and no savepoints: the plain batch insert the generated services' import (a
+savepoint per row) is measured against; a taken email fails the whole batch.
+``POST /users/{id}/process`` reads a user as ``GET`` does, closes the session, waits
 ``EXTERNAL_SERVICE_DELAY_MS``, adds a credit through an engine of its own (the
 simulated external service, as in a generated service: a pool of 5 plus 10, one
 autocommit ``UPDATE``) and reads the user again in a new session. No dependencies, no
@@ -33,13 +36,14 @@ from common import (
     ASYNC_DRIVERS,
     SYNC_DRIVERS,
     User,
+    UserIn,
     UserOut,
     database_url,
     pool_options,
     setting,
 )
 from fastapi import FastAPI, HTTPException
-from sqlalchemy import Update, create_engine, update
+from sqlalchemy import Update, create_engine, insert, update
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
@@ -86,6 +90,20 @@ async def get_user_async(user_id: int) -> UserOut:
 def get_user_sync(user_id: int) -> UserOut:
     with sync_sessions() as session:
         return found(session.get(User, user_id))
+
+
+@async_app.post("/users/import")
+async def import_async(rows: list[UserIn]) -> dict[str, int]:
+    async with async_sessions.begin() as session:
+        await session.execute(insert(User), [row.model_dump() for row in rows])
+    return {"created": len(rows)}
+
+
+@sync_app.post("/users/import")
+def import_sync(rows: list[UserIn]) -> dict[str, int]:
+    with sync_sessions.begin() as session:
+        session.execute(insert(User), [row.model_dump() for row in rows])
+    return {"created": len(rows)}
 
 
 @async_app.post("/users/{user_id}/process")

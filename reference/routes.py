@@ -6,7 +6,8 @@ endpoint calls ``commit()`` itself) or only flushes and leaves the commit to the
 pattern's dependency or middleware. The code is the plain style of the seed texts and
 of most tutorials: ``db.get`` for reads, ``IntegrityError`` turned into a 409, the
 request's session and ORM object handed to the background task, relationships read
-by attribute access, and ``process`` keeps the first object it read in a variable, as
+by attribute access, ``POST /users/import`` catches a duplicate row's error and goes on
+without a savepoint, and ``process`` keeps the first object it read in a variable, as
 the seed text's example does (the identity map holds objects weakly, so the stale
 read needs that reference). ``GET /users/export`` is left out: no probe uses it.
 """
@@ -58,6 +59,21 @@ def add_sync_routes(app: FastAPI, get_db: Callable[..., Any], *, commit: bool) -
         db.add(user)
         save(db)
         return user
+
+    @app.post("/users/import")
+    def import_users(rows: list[UserIn], db: Db) -> dict[str, list[Any]]:
+        created: list[Any] = []
+        rejected: list[Any] = []
+        for index, row in enumerate(rows):
+            user = User(email=row.email, name=row.name)
+            db.add(user)
+            try:
+                save(db)
+            except HTTPException as error:
+                rejected.append({"index": index, "email": row.email, "detail": error.detail})
+            else:
+                created.append(UserOut.model_validate(user))
+        return {"created": created, "rejected": rejected}
 
     @app.get("/users", response_model=list[UserOut])
     def list_users(db: Db, offset: int = Offset, limit: int = Limit) -> list[User]:
@@ -133,6 +149,23 @@ def add_async_routes(app: FastAPI, get_db: Callable[..., Any], *, commit: bool) 
         if commit:
             await db.refresh(user)  # what the tutorials add after an async commit
         return user
+
+    @app.post("/users/import")
+    async def import_users(rows: list[UserIn], db: Db) -> dict[str, list[Any]]:
+        created: list[Any] = []
+        rejected: list[Any] = []
+        for index, row in enumerate(rows):
+            user = User(email=row.email, name=row.name)
+            db.add(user)
+            try:
+                await save(db)
+            except HTTPException as error:
+                rejected.append({"index": index, "email": row.email, "detail": error.detail})
+            else:
+                if commit:
+                    await db.refresh(user)
+                created.append(UserOut.model_validate(user))
+        return {"created": created, "rejected": rejected}
 
     @app.get("/users", response_model=list[UserOut])
     async def list_users(db: Db, offset: int = Offset, limit: int = Limit) -> list[User]:

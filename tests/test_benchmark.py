@@ -70,6 +70,13 @@ def test_smoke_run_prints_every_table(tmp_path: Path) -> None:
     assert [row[0] for row in exports] == [SMOKE_VARIANT, "naive get_db"]
     assert all(int(row[1]) >= 2000 for row in exports), exports  # every seeded user
 
+    imports = table_rows(lines, "Import of 1000 users")
+    assert [row[0] for row in imports] == [SMOKE_VARIANT, "bare ORM async", "bare ORM sync"]
+    assert all(float(row[1]) > 0 for row in imports), imports
+    # The variant's savepoint cost against the plain batch insert of its concurrency.
+    assert re.fullmatch(r"\d+\.\dx", imports[0][2]), imports
+    assert [row[2] for row in imports[1:]] == ["-", "-"], imports
+
     # Issue 19's: an async variant against the docs app, not against the sync yardstick.
     targets = table_rows(lines, "Issue 19's targets")
     assert [row[0] for row in targets] == [SMOKE_VARIANT]

@@ -8,6 +8,7 @@ session for the whole request, the default dependency scope, a commit after
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -224,3 +225,71 @@ def test_enqueueing_before_the_commit_fails_the_celery_proofs(
     assert result.returncode == 1, f"the suite did not fail:\n{result.describe()}"
     missing = PUBLISHED_AFTER_COMMIT - suite.tests("failed") - suite.tests("error")
     assert not missing, f"passed on the naive route: {sorted(missing)}\n{result.describe()}"
+
+
+# The naive import: each row in its savepoint, but the error caught inside the
+# ``begin_nested()`` block, so the block ends as if the row had been stored and the
+# transaction is never rolled back to the savepoint. PostgreSQL then refuses the
+# rest of the transaction (the RELEASE first), and the import fails as a whole;
+# SQLite undoes only the failed statement, so the proof runs on PostgreSQL.
+SAVEPOINT_PER_ROW = re.compile(
+    r"(?P<i> +)try:\n"
+    r"(?P=i)    (?P<savepoint>(?:async )?with \S+\.begin_nested\(\):)\n"
+    r"(?P=i)        (?P<insert>user = .*)\n"
+    r"(?P=i)except EmailTakenError:\n"
+    r"(?P<handler>(?:(?P=i)    .*\n)+?)"
+    r"(?P=i)else:\n"
+    r"(?P=i)    (?P<created>created\.append\(.*\))\n"
+)
+IMPORT_VARIANTS = ["sqlite-sync-explicit-fastapi", "sqlite-async-dependency_commit-fastapi"]
+KEEPS_THE_GOOD_ROWS = (
+    "tests/test_import.py::test_conflicting_rows_are_rolled_back_and_the_rest_kept"
+)
+
+
+def caught_inside_the_savepoint(services: str) -> str:
+    def naive(match: re.Match[str]) -> str:
+        i = match["i"]
+        handler = "".join(f"    {line}\n" for line in match["handler"].splitlines())
+        return (
+            f"{i}{match['savepoint']}\n"
+            f"{i}    try:\n"
+            f"{i}        {match['insert']}\n"
+            f"{i}    except EmailTakenError:\n"
+            f"{handler}"
+            f"{i}        continue\n"
+            f"{i}{match['created']}\n"
+        )
+
+    swapped, found = SAVEPOINT_PER_ROW.subn(naive, services)
+    assert found == 1, "the import loop of services.py has changed shape"
+    return swapped
+
+
+@pytest.mark.parametrize("variant", IMPORT_VARIANTS)
+def test_catching_the_error_inside_the_savepoint_fails_the_import_proofs(
+    variant: str,
+    variant_env: Callable[[str], VariantEnv],
+    pg_database: str,
+    tmp_path: Path,
+) -> None:
+    env = variant_env(variant)
+    project = env.working_copy(tmp_path / "naive")
+    services = project / "example_service" / "services.py"
+    services.write_text(caught_inside_the_savepoint(services.read_text()))
+    suite = run_pytest(
+        [
+            env.venv / "bin" / "python",
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_import.py",
+        ],
+        cwd=project,
+        env=env.environ(TEST_DATABASE_URL=pg_database),
+    )
+    result = suite.completed
+    assert result.returncode == 1, f"the suite did not fail:\n{result.describe()}"
+    assert KEEPS_THE_GOOD_ROWS in suite.tests("failed"), result.describe()

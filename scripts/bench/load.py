@@ -61,6 +61,8 @@ class Results:
     # Every round's measurement of a service and route.
     loads: dict[tuple[str, str], list[Load]] = field(default_factory=dict)
     exports: dict[str, Export] = field(default_factory=dict)
+    # Rows per second of each POST /users/import a service answered.
+    imports: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, name: str, route: str, load: Load) -> None:
         self.loads.setdefault((name, route), []).append(load)
@@ -136,6 +138,26 @@ def export(base: str, pid: int) -> Export:
     seconds = time.perf_counter() - started
     growth = max(0, memory_kb(pid, "VmHWM") - before) / 1024
     return Export(rows=lines - 1, seconds=seconds, rss_growth_mb=growth)
+
+
+def import_rows(base: str, rows: int) -> float:
+    """POST /users/import of ``rows`` new users; the rows stored per second."""
+    nonce = secrets.token_hex(4)
+    batch = [{"email": f"import-{nonce}-{n}@example.com", "name": "Import"} for n in range(rows)]
+    request = urllib.request.Request(
+        f"{base}/users/import",
+        data=json.dumps(batch).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        body = json.load(response)
+    seconds = time.perf_counter() - started
+    created = body["created"]
+    stored = created if isinstance(created, int) else len(created)
+    if stored != rows:
+        raise RuntimeError(f"{base}/users/import stored {stored} of {rows} rows")
+    return rows / seconds
 
 
 def wrk_version() -> str:

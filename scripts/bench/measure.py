@@ -11,8 +11,8 @@ from harness.servers import Uvicorn
 from harness.servers import serving as uvicorn_serving
 
 from bench.databases import forget_created_users, server_env
-from bench.load import Load, Results, export, wrk
-from bench.routes import PROCESS_ROUTES, SLOW_EXTERNAL_MS, TOGETHER_ROUTES
+from bench.load import Load, Results, export, import_rows, wrk
+from bench.routes import IMPORT_ROWS, IMPORTS, PROCESS_ROUTES, SLOW_EXTERNAL_MS, TOGETHER_ROUTES
 from bench.services import Service
 
 #: Seconds a server gets to shut down gracefully before it is killed.
@@ -47,7 +47,8 @@ def rotated(services: list[Service], round_number: int) -> list[Service]:
 def measure_together(
     services: list[Service], args: argparse.Namespace, scripts: Path, into: Results
 ) -> None:
-    """read, list, create and the export, with every server of ``services`` up at once.
+    """read, list, create, the export and the import, with every server of ``services``
+    up at once.
 
     Each round loads every service in turn for each route. A slow spell of a shared
     machine then falls on all services of a round, not on whichever was measured during
@@ -72,6 +73,16 @@ def measure_together(
                 if args.warmup:
                     export(base, pid)
                 into.exports[service.name] = export(base, pid)
+        # Imports in turn, a service at a time; their users go before the loads begin.
+        importing = [service for service in services if "import" in service.routes]
+        if importing and args.warmup:
+            for service in importing:
+                import_rows(bases[service.name], IMPORT_ROWS)
+        for _ in range(IMPORTS):
+            for service in importing:
+                rate = import_rows(bases[service.name], IMPORT_ROWS)
+                into.imports.setdefault(service.name, []).append(rate)
+        forget_created_users(importing, args.rows)
         for round_number in range(args.rounds):
             for route in TOGETHER_ROUTES:
                 for service in rotated(services, round_number):

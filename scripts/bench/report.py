@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import statistics
 
 from bench.load import Results
 from bench.routes import (
+    IMPORT_ROWS,
+    IMPORTS,
     MAX_OVERFLOW,
     POOL_SIZE,
     PROCESS_ROUTES,
@@ -43,6 +46,7 @@ def report(
     return [
         *load_table(run),
         *export_table(run),
+        *import_table(run),
         *targets_table(run),
         *other_ratios(run),
         *setup(run, machine),
@@ -101,6 +105,36 @@ def export_table(run: Run) -> list[str]:
                 f"| {service.name} | {done.rows} | {done.seconds:.2f} | "
                 f"{done.rows / done.seconds:.0f} | {done.rss_growth_mb:.1f} |"
             )
+    return lines
+
+
+def import_table(run: Run) -> list[str]:
+    """Rows per second of a POST /users/import, against the plain batch insert of the
+    same concurrency (the bare ORM app: one executemany INSERT, no savepoints)."""
+    bare = {BARE_ASYNC: "async", BARE_SYNC: "sync"}
+    batch = {
+        concurrency: statistics.median(run.results.imports[name])
+        for name, concurrency in bare.items()
+        if name in run.results.imports
+    }
+    lines = [
+        "",
+        f"## Import of {IMPORT_ROWS} users",
+        "",
+        f"`POST /users/import` of {IMPORT_ROWS} new users, the median of {IMPORTS} "
+        "requests. The variants insert each row in a savepoint of its own; the bare ORM "
+        "apps in one executemany INSERT (the plain batch insert). Savepoint cost: the "
+        "batch insert's rate over the variant's, for the same concurrency.",
+        "",
+        "| service | rows/s | savepoint cost |",
+        "|---|---:|---:|",
+    ]
+    for service in run.services:
+        if rates := run.results.imports.get(service.name):
+            rate = statistics.median(rates)
+            plain = batch.get(service.concurrency) if service.is_variant else None
+            cost = "-" if plain is None else f"{plain / rate:.1f}x"
+            lines.append(f"| {service.name} | {rate:.0f} | {cost} |")
     return lines
 
 

@@ -14,4 +14,6 @@ TOGETHER_SERVERS = 6
 ROUTES = ("read", "list", "create", "process 0ms", f"process {SLOW_EXTERNAL_MS}ms")
 TOGETHER_ROUTES = ROUTES[:3]
 PROCESS_ROUTES = ROUTES[3:]
-BARE_ROUTES = ("read", *PROCESS_ROUTES)
+BARE_ROUTES = ("read", *PROCESS_ROUTES, "import")
+# POST /users/import: rows per request, and requests measured after a warm-up one.
+IMPORT_ROWS, IMPORTS = 1000, 3

@@ -63,7 +63,7 @@ REFERENCE_APPS = (
     # The async read of the FastAPI and SQLAlchemy docs: the async variants' yardstick.
     # It serves GET /users/{id} and /health only.
     ReferenceApp(DOCS_APP, "docs_app:app", "async", ("read",)),
-    # The cheapest ORM read and process.
+    # The cheapest ORM read and process, and a plain batch insert for the import.
     ReferenceApp(BARE_ASYNC, "bare_orm:async_app", "async", BARE_ROUTES),
     ReferenceApp(BARE_SYNC, "bare_orm:sync_app", "sync", BARE_ROUTES),
 )
@@ -79,7 +79,7 @@ class Service:
     app: str
     app_dir: Path | None = None
     answers: dict[str, str] = field(default_factory=dict)
-    routes: tuple[str, ...] = (*ROUTES, "export")
+    routes: tuple[str, ...] = (*ROUTES, "export", "import")
     # A reference app's; a variant's comes from its answers.
     reference: ReferenceApp | None = None
     # The benchmark database it is served against, set once the databases are ready.

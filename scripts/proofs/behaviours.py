@@ -85,4 +85,13 @@ BEHAVIOURS = (
         "is a 422; a missing user is a 404; every status seen is declared in "
         "`/openapi.json` for its route.",
     ),
+    Behaviour(
+        "import",
+        "14",
+        "Partial rollback",
+        "`POST /users/import` of five rows, two of them taken (one stored already, one "
+        "earlier in the batch, both in other letters): 200, the three good rows stored and "
+        "the two reported by index; a batch with a row that fails at COMMIT answers an "
+        "error status and stores none of its rows.",
+    ),
 )

@@ -277,8 +277,63 @@ def probe_api(server: Server) -> None:
     )
 
 
-#: In the order they run. The commit probe runs last because a subject that mishandles
-#: a failed COMMIT can break every later write, which would blur the other columns.
+def probe_import(server: Server) -> None:
+    stored = server.create_user("stored")
+    good = [server.email("import") for _ in range(3)]
+    batch = [
+        {"email": good[0], "name": "first"},
+        {"email": stored["email"].upper(), "name": "stored already"},
+        {"email": good[1], "name": "second"},
+        {"email": good[0].upper(), "name": "earlier in the batch"},
+        {"email": good[2], "name": "third"},
+    ]
+    mark = server.log_mark()
+    response = server.client.post("/users/import", json=batch)
+    server.quiet()
+    kept = [
+        email
+        for email in good
+        if server.database.scalar("SELECT count(*) FROM users WHERE email = ?", email)
+    ]
+    expect(
+        response.status_code == 200,
+        lambda: (
+            f"an import with two taken emails answered {response.status_code}; good rows "
+            f"stored: {len(kept)} of 3{server.log_error(mark)}"
+        ),
+    )
+    body = response.json()
+    reported = [row.get("index") for row in body.get("rejected", [])]
+    expect(kept == good, f"the import stored {len(kept)} of its 3 good rows")
+    expect(reported == [1, 3], f"the import reported rows {reported} as taken, not [1, 3]")
+    failing = [
+        {"email": server.email("before"), "name": "before"},
+        {"email": server.email("late", REJECTED), "name": "late"},
+        {"email": server.email("after"), "name": "after"},
+    ]
+    mark = server.log_mark()
+    try:
+        status = server.client.post("/users/import", json=failing).status_code
+    except httpx.TransportError:
+        status = 0
+    server.quiet()
+    left = sum(
+        server.database.scalar("SELECT count(*) FROM users WHERE email = ?", row["email"])
+        for row in failing
+    )
+    expect(
+        status >= 400,
+        lambda: (
+            f"an import whose COMMIT failed answered {status}; rows stored: {left}"
+            f"{server.log_error(mark)}"
+        ),
+    )
+    expect(left == 0, f"an import whose COMMIT failed left {left} of its rows behind")
+
+
+#: In the order they run. The import and commit probes run last because a subject that
+#: mishandles a failed COMMIT can break every later write, which would blur the other
+#: columns.
 PROBES: dict[str, Callable[[Server], None]] = {
     "connections": probe_connections,
     "rollback": probe_rollback,
@@ -287,5 +342,6 @@ PROBES: dict[str, Callable[[Server], None]] = {
     "async": probe_async,
     "api": probe_api,
     "pool": probe_pool,
+    "import": probe_import,
     "commit": probe_commit,
 }

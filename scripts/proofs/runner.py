@@ -24,6 +24,7 @@ ROUTES_NEEDED = {
     "rollback": ("patch", "/users/{user_id}"),
     "background": ("post", "/users/{user_id}/welcome"),
     "async": ("get", "/users/{user_id}/emails"),
+    "import": ("post", "/users/import"),
 }
 
 

@@ -219,6 +219,51 @@ def assert_connections_released(server: LiveServer, admin: Engine) -> None:
     )
 
 
+#: Emails ending in this are refused at COMMIT once COMMIT_GUARD is installed.
+REJECTED_AT_COMMIT = "@rejected-at-commit.test"
+
+# A deferred foreign key is checked only at COMMIT. These triggers point one at a
+# user that does not exist whenever a user's email ends in REJECTED_AT_COMMIT, so
+# such a write flushes fine and fails at COMMIT, as a DBA's deferred constraint would.
+COMMIT_GUARD = {
+    "sqlite": (
+        [
+            "CREATE TABLE commit_guard (user_id INTEGER"
+            " REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)",
+            *(
+                f"CREATE TRIGGER commit_guard_{event_} AFTER {event_} ON users"
+                f" WHEN substr(NEW.email, -{len(REJECTED_AT_COMMIT)})"
+                f" = '{REJECTED_AT_COMMIT}'"
+                " BEGIN INSERT INTO commit_guard VALUES (-NEW.id); END"
+                for event_ in ("INSERT", "UPDATE")
+            ),
+        ],
+        [
+            "DROP TRIGGER commit_guard_INSERT",
+            "DROP TRIGGER commit_guard_UPDATE",
+            "DROP TABLE commit_guard",
+        ],
+    ),
+    "postgresql": (
+        [
+            "CREATE TABLE commit_guard (user_id integer"
+            " REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)",
+            "CREATE FUNCTION commit_guard() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN IF right(NEW.email, {len(REJECTED_AT_COMMIT)})"
+            f" = '{REJECTED_AT_COMMIT}' THEN"
+            " INSERT INTO commit_guard VALUES (-NEW.id); END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER commit_guard AFTER INSERT OR UPDATE ON users"
+            " FOR EACH ROW EXECUTE FUNCTION commit_guard()",
+        ],
+        [
+            "DROP TRIGGER commit_guard ON users",
+            "DROP FUNCTION commit_guard()",
+            "DROP TABLE commit_guard",
+        ],
+    ),
+}
+
+
 @contextmanager
 def installed(admin: Engine, statements: tuple[list[str], list[str]]) -> Iterator[None]:
     """Run the first list of statements on the database, the second when the block
@@ -336,9 +381,10 @@ class DatabaseProxy:
 DEFAULT_POOL = {"db_pool_size": 5, "db_max_overflow": 10, "db_pool_timeout": 30}
 
 #: Every route of the API, with a body where it takes one; ``{id}`` is a user's id.
-ROUTES: list[tuple[str, str, dict[str, str] | None]] = [
+ROUTES: list[tuple[str, str, object]] = [
     ("GET", "/health", None),
     ("POST", "/users", {"email": "new@x.io", "name": "New"}),
+    ("POST", "/users/import", [{"email": "imported@x.io", "name": "Imported"}]),
     ("GET", "/users", None),
     ("GET", "/users/export", None),
     ("GET", "/users/{id}", None),
@@ -355,7 +401,7 @@ def call_every_route(
 ) -> dict[str, httpx.Response]:
     """Call every route at once, each on its own connection, with a deadline (s)."""
 
-    def call(route: tuple[str, str, dict[str, str] | None]) -> httpx.Response:
+    def call(route: tuple[str, str, object]) -> httpx.Response:
         method, path, body = route
         with httpx.Client(base_url=url, timeout=deadline) as client:
             return client.request(method, path.format(id=user_id), json=body)

@@ -5,61 +5,11 @@ errors, and with a dependency that commits after the response it would still rep
 the 2xx the real client gets while the commit fails behind it.
 """
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi import HTTPException
 from sqlalchemy import Engine, text
 
-from tests.support import LiveServer, count, create, flush_raises, installed
-
-REJECTED = "@rejected-at-commit.test"
-
-# A deferred foreign key is checked only at COMMIT. These triggers point one at a
-# user that does not exist whenever a user's email ends in REJECTED, so such a
-# write flushes fine and fails at COMMIT, as a DBA's deferred constraint would.
-GUARD = {
-    "sqlite": (
-        [
-            "CREATE TABLE commit_guard (user_id INTEGER"
-            " REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)",
-            *(
-                f"CREATE TRIGGER commit_guard_{event_} AFTER {event_} ON users"
-                f" WHEN substr(NEW.email, -{len(REJECTED)}) = '{REJECTED}'"
-                " BEGIN INSERT INTO commit_guard VALUES (-NEW.id); END"
-                for event_ in ("INSERT", "UPDATE")
-            ),
-        ],
-        [
-            "DROP TRIGGER commit_guard_INSERT",
-            "DROP TRIGGER commit_guard_UPDATE",
-            "DROP TABLE commit_guard",
-        ],
-    ),
-    "postgresql": (
-        [
-            "CREATE TABLE commit_guard (user_id integer"
-            " REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED)",
-            "CREATE FUNCTION commit_guard() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN IF right(NEW.email, {len(REJECTED)}) = '{REJECTED}' THEN"
-            " INSERT INTO commit_guard VALUES (-NEW.id); END IF; RETURN NEW; END $$",
-            "CREATE TRIGGER commit_guard AFTER INSERT OR UPDATE ON users"
-            " FOR EACH ROW EXECUTE FUNCTION commit_guard()",
-        ],
-        [
-            "DROP TRIGGER commit_guard ON users",
-            "DROP FUNCTION commit_guard()",
-            "DROP TABLE commit_guard",
-        ],
-    ),
-}
-
-
-@pytest.fixture
-def rejected_at_commit(admin: Engine) -> Iterator[str]:
-    """An email domain whose writes fail at COMMIT time, and only there."""
-    with installed(admin, GUARD[admin.dialect.name]):
-        yield REJECTED
+from tests.support import LiveServer, count, create, flush_raises
 
 
 def names(admin: Engine) -> list[str]:

@@ -13,6 +13,7 @@ DECLARED = {
     ("get", "/health"): {"200"} | ERRORS,
     ("post", "/users"): {"201", "409", "422"} | ERRORS,
     ("get", "/users"): {"200", "422"} | ERRORS,
+    ("post", "/users/import"): {"200", "422"} | ERRORS,
     ("get", "/users/export"): {"200"} | ERRORS,
     ("get", "/users/{user_id}"): {"200", "404", "422"} | ERRORS,
     ("patch", "/users/{user_id}"): {"200", "404", "409", "422"} | ERRORS,
