@@ -397,18 +397,23 @@ ROUTES: list[tuple[str, str, object]] = [
 
 
 def call_every_route(
-    url: str, user_id: int = 1, deadline: float = 10
+    url: str, user_id: int = 1, deadline: float = 10, copies: int = 1
 ) -> dict[str, httpx.Response]:
-    """Call every route at once, each on its own connection, with a deadline (s)."""
+    """Call every route at once (``copies`` times each), each call on its own
+    connection, with a deadline (s); the answers are keyed by route and copy."""
+    calls = [
+        (f"{method} {path}" + (f" #{copy}" if copy else ""), method, path, body)
+        for copy in range(copies)
+        for method, path, body in ROUTES
+    ]
 
-    def call(route: tuple[str, str, object]) -> httpx.Response:
-        method, path, body = route
+    def call(name: str, method: str, path: str, body: object) -> httpx.Response:
         with httpx.Client(base_url=url, timeout=deadline) as client:
             return client.request(method, path.format(id=user_id), json=body)
 
-    with ThreadPoolExecutor(max_workers=len(ROUTES)) as pool:
-        responses = pool.map(call, ROUTES)
-        return {f"{m} {p}": r for (m, p, _), r in zip(ROUTES, responses, strict=True)}
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        responses = pool.map(call, *zip(*calls, strict=True))
+        return {name: r for (name, *_), r in zip(calls, responses, strict=True)}
 
 
 @contextmanager
