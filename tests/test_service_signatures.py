@@ -28,6 +28,7 @@ COMMON_OPERATIONS = {
     "delete",
     "process",
     "list_emails",
+    "import_users",
 }
 #: The welcome is the service's operation too: recorded by the route or by a background
 #: task (send_welcome), or queued in the outbox for the Celery worker (queue_welcome).
