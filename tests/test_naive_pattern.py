@@ -9,13 +9,12 @@ session for the whole request, the default dependency scope, a commit after
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support import VARIANT_NAMES, VariantEnv, run_pytest
+from tests.support import VARIANT_NAMES, PytestRun, VariantEnv, run_pytest
 
 pytestmark = pytest.mark.matrix
 
@@ -160,6 +159,16 @@ def naive_dependencies(variant: str) -> str:
     )
 
 
+def run_tests(env: VariantEnv, project: Path, *tests: str, **extra_env: str) -> PytestRun:
+    """Run ``tests`` of ``project``, a changed copy of ``env``'s, in ``env``'s environment."""
+    python = env.venv / "bin" / "python"
+    return run_pytest(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+        cwd=project,
+        env=env.environ(**extra_env),
+    )
+
+
 def test_every_case_names_a_matrix_variant() -> None:
     assert set(CASES) <= set(VARIANT_NAMES)
 
@@ -169,14 +178,9 @@ def test_naive_session_code_fails_the_proofs(
     variant: str, variant_env: Callable[[str], VariantEnv], tmp_path: Path
 ) -> None:
     env = variant_env(variant)
-    project = tmp_path / "naive"
-    shutil.copytree(env.project, project, ignore=shutil.ignore_patterns(".venv"))
+    project = env.working_copy(tmp_path / "naive")
     (project / "example_service" / "dependencies.py").write_text(naive_dependencies(variant))
-    suite = run_pytest(
-        [env.venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *PROOFS],
-        cwd=project,
-        env=env.environ(),
-    )
+    suite = run_tests(env, project, *PROOFS)
     result = suite.completed
     assert result.returncode == 1, (
         f"the suite did not fail on the naive pattern:\n{result.describe()}"
@@ -201,26 +205,13 @@ def test_enqueueing_before_the_commit_fails_the_celery_proofs(
     variant_env: Callable[[str], VariantEnv], tmp_path: Path
 ) -> None:
     env = variant_env(CELERY_VARIANT)
-    project = tmp_path / "naive"
-    shutil.copytree(env.project, project, ignore=shutil.ignore_patterns(".venv"))
+    project = env.working_copy(tmp_path / "naive")
     routes = project / "example_service" / "api" / "users.py"
     source = routes.read_text()
     after_response = "background_tasks.add_task(queue.publish, message_id)"
     assert after_response in source
     routes.write_text(source.replace(after_response, "queue.publish(message_id)"))
-    suite = run_pytest(
-        [
-            env.venv / "bin" / "python",
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/test_celery.py",
-        ],
-        cwd=project,
-        env=env.environ(),
-    )
+    suite = run_tests(env, project, "tests/test_celery.py")
     result = suite.completed
     assert result.returncode == 1, f"the suite did not fail:\n{result.describe()}"
     missing = PUBLISHED_AFTER_COMMIT - suite.tests("failed") - suite.tests("error")
@@ -277,19 +268,7 @@ def test_catching_the_error_inside_the_savepoint_fails_the_import_proofs(
     project = env.working_copy(tmp_path / "naive")
     services = project / "example_service" / "services.py"
     services.write_text(caught_inside_the_savepoint(services.read_text()))
-    suite = run_pytest(
-        [
-            env.venv / "bin" / "python",
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/test_import.py",
-        ],
-        cwd=project,
-        env=env.environ(TEST_DATABASE_URL=pg_database),
-    )
+    suite = run_tests(env, project, "tests/test_import.py", TEST_DATABASE_URL=pg_database)
     result = suite.completed
     assert result.returncode == 1, f"the suite did not fail:\n{result.describe()}"
     assert KEEPS_THE_GOOD_ROWS in suite.tests("failed"), result.describe()
