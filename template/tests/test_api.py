@@ -23,6 +23,14 @@ def test_create_returns_the_user(client: TestClient) -> None:
     assert client.get(f"/users/{user['id']}").json() == user
 
 
+def test_a_deleted_users_id_is_never_given_to_another(client: TestClient) -> None:
+    deleted = create(client, "ann@example.com", "Ann")
+    assert client.delete(f"/users/{deleted['id']}").status_code == 204
+    later = create(client, "bob@example.com", "Bob")
+    assert later["id"] > deleted["id"]
+    assert client.get(f"/users/{deleted['id']}").status_code == 404
+
+
 def test_duplicate_email_is_409_and_writes_nothing(client: TestClient) -> None:
     create(client, "ann@example.com")
     response = client.post("/users", json={"email": "ann@example.com", "name": "Other"})

@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("credits", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        # SQLite: never give a deleted user's id to a new one (no effect elsewhere).
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "emails",
