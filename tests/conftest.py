@@ -3,7 +3,7 @@
 Each variant of the matrix is rendered once per run and gets one environment per run,
 shared by every test (and every pytest-xdist worker) that needs it: a file lock per
 variant makes the first worker build it and the others wait for it. Throwaway
-PostgreSQL databases are created per test and dropped afterwards.
+PostgreSQL and MariaDB databases are created per test and dropped afterwards.
 
 Environment variables:
 
@@ -11,6 +11,8 @@ Environment variables:
   PostgreSQL runs (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
 - ``TEMPLATE_TEST_SKIP_PG=1``: skip the PostgreSQL runs. Without it an unreachable
   server fails those tests.
+- ``TEMPLATE_TEST_MARIADB_URL``, ``TEMPLATE_TEST_SKIP_MARIADB=1``: the same for the
+  MariaDB runs (default ``mariadb://root@127.0.0.1:3306/``).
 - ``UV_CACHE_DIR``: uv's package cache, shared by all variant environments.
 """
 
@@ -27,6 +29,7 @@ import pytest
 
 from tests.support import (
     DEFAULT_VARIANT,
+    MARIADB_SKIP_ENV,
     PG_SKIP_ENV,
     ROOT,
     VARIANTS,
@@ -37,6 +40,7 @@ from tests.support import (
     pg_admin_url,
     render,
     throwaway_database,
+    throwaway_mariadb_database,
 )
 
 TIMINGS_FILE = "timings.tsv"
@@ -202,6 +206,16 @@ def pg_database(pg_admin: str, request: pytest.FixtureRequest) -> Iterator[str]:
     An unreachable server fails the test, naming the URL and the ways out.
     """
     with throwaway_database(pg_admin, request.node.name) as url:
+        yield url
+
+
+@pytest.fixture
+def mariadb_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of an empty MariaDB database made for this test, dropped after it (skips with
+    TEMPLATE_TEST_SKIP_MARIADB=1; an unreachable server fails the test)."""
+    if os.environ.get(MARIADB_SKIP_ENV) == "1":
+        pytest.skip(f"{MARIADB_SKIP_ENV}=1: MariaDB runs are skipped")
+    with throwaway_mariadb_database(request.node.name) as url:
         yield url
 
 

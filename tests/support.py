@@ -27,7 +27,7 @@ import copier
 import matrix
 import pytest
 import yaml
-from harness import ROOT, commands, environments, postgres
+from harness import ROOT, commands, environments, mariadb, postgres
 from harness.commands import CommandError, Completed, RunOptions
 from harness.environ import isolated_environ
 from harness.environments import uv_binary
@@ -92,6 +92,12 @@ def cross_database_variants() -> list[str]:
     if os.environ.get(FULL_MATRIX_ENV) == "1":
         return VARIANT_NAMES
     return matrix.pairwise(VARIANT_NAMES)
+
+
+def other_database(database: str) -> str:
+    """The second backend a variant's tests run on (includes/drivers.jinja installs its
+    driver as an extra): SQLite for the servers, PostgreSQL for SQLite."""
+    return "postgresql" if database == "sqlite" else "sqlite"
 
 
 #: The variant `copier copy --defaults` renders.
@@ -341,6 +347,23 @@ def throwaway_database(admin_url: str, hint: str) -> Iterator[str]:
     """``harness.postgres.throwaway_database``; an unreachable server fails the test."""
     with failing_the_test(), postgres.throwaway_database(admin_url, hint) as url:
         yield url
+
+
+# ---------------------------------------------------------------------------------------
+# MariaDB
+# ---------------------------------------------------------------------------------------
+MARIADB_SKIP_ENV = "TEMPLATE_TEST_SKIP_MARIADB"
+
+
+@contextmanager
+def throwaway_mariadb_database(hint: str) -> Iterator[str]:
+    """``harness.mariadb.throwaway_database``; an unreachable server fails the test."""
+    with failing_the_test(), mariadb.throwaway_database(mariadb.admin_url(), hint) as url:
+        yield url
+
+
+def mariadb_table_exists(url: str, table: str) -> bool:
+    return mariadb.table_exists(url, table)
 
 
 # ---------------------------------------------------------------------------------------

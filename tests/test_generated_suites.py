@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -17,6 +18,8 @@ from tests.support import (
     VARIANTS,
     VariantEnv,
     cross_database_variants,
+    mariadb_table_exists,
+    other_database,
     table_exists,
 )
 
@@ -58,18 +61,23 @@ def run_on(
     request: pytest.FixtureRequest,
     *args: str,
 ) -> None:
-    """SQLite: TEST_DATABASE_URL unset, the suite's own temporary file. PostgreSQL:
-    TEST_DATABASE_URL names an empty database made for this run, without a driver.
-    ``args``: pytest's arguments (none: the suite as its README runs it)."""
+    """SQLite: TEST_DATABASE_URL unset, the suite's own temporary file. PostgreSQL and
+    MariaDB: TEST_DATABASE_URL names an empty database made for this run, without a
+    driver. ``args``: pytest's arguments (none: the suite as its README runs it)."""
     if backend == "sqlite":
         run_suite(env, timing, backend, *args)
         return
-    url: str = request.getfixturevalue("pg_database")
+    if backend == "mariadb":
+        url: str = request.getfixturevalue("mariadb_database")
+        migrated = partial(mariadb_table_exists, url, "alembic_version")
+    else:
+        url = request.getfixturevalue("pg_database")
+        migrated = partial(table_exists, url, "public.alembic_version")
     run_suite(env, timing, backend, *args, TEST_DATABASE_URL=url)
     # The suite migrates the database it is given; a suite that ignored
-    # TEST_DATABASE_URL and passed on SQLite must not count as a PostgreSQL run.
-    assert table_exists(url, "public.alembic_version"), (
-        "the suite passed but never migrated the PostgreSQL database in TEST_DATABASE_URL"
+    # TEST_DATABASE_URL and passed on SQLite must not count as a run on the server.
+    assert migrated(), (
+        f"the suite passed but never migrated the {backend} database in TEST_DATABASE_URL"
     )
 
 
@@ -118,8 +126,7 @@ def test_generated_suite_on_the_other_database(
 ) -> None:
     """The same tests pass on the other backend (contract behaviour 9): by default a
     pairwise sample of the variants, with TEMPLATE_TEST_FULL_MATRIX=1 all of them."""
-    other = "sqlite" if VARIANTS[variant]["database"] == "postgresql" else "postgresql"
-    run_on(other, variant_env(variant), timing, request)
+    run_on(other_database(VARIANTS[variant]["database"]), variant_env(variant), timing, request)
 
 
 #: The celery variant whose broker tests also run on RabbitMQ (every celery suite runs

@@ -38,6 +38,7 @@ from tests.support import (
     connect_admin,
     copy_project,
     isolated_environ,
+    other_database,
     read_answers,
     render,
     run,
@@ -119,11 +120,12 @@ def actionlint(project: Path) -> None:
 # ---------------------------------------------------------------------------------------
 def assert_compose_shape(config: dict[str, Any], answers: dict[str, str], slug: str) -> None:
     services = config["services"]
-    postgres = answers["database"] == "postgresql"
+    database = answers["database"]
+    server = database != "sqlite"
     celery = answers["background_tasks"] == "celery"
     expected = (
         {"app", "migrate"}
-        | ({"db"} if postgres else set())
+        | ({"db"} if server else set())
         | ({"worker", "redis"} if celery else set())
     )
     assert set(services) == expected
@@ -144,12 +146,20 @@ def assert_compose_shape(config: dict[str, Any], answers: dict[str, str], slug: 
     assert "/health" in " ".join(app["healthcheck"]["test"])
     url = app["environment"]["DATABASE_URL"]
     assert migrate["environment"]["DATABASE_URL"] == url
-    if postgres:
+    if server:
+        assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
+        healthcheck = " ".join(services["db"]["healthcheck"]["test"])
+    if database == "postgresql":
         assert url.startswith("postgresql://")
         assert url.endswith(f"@db:5432/{slug}")
-        assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
         assert services["db"]["environment"]["POSTGRES_DB"] == slug
-        assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
+        assert "pg_isready" in healthcheck
+    elif database == "mariadb":
+        assert url.startswith("mariadb://")
+        assert url.endswith(f"@db:3306/{slug}")
+        assert services["db"]["image"].startswith("mariadb:")
+        assert services["db"]["environment"]["MARIADB_DATABASE"] == slug
+        assert "healthcheck.sh" in healthcheck
     else:
         assert url == f"sqlite:////app/data/{slug}.db"
         assert {volume["target"] for volume in app["volumes"]} == {"/app/data"}
@@ -194,11 +204,12 @@ def test_workflow_passes_actionlint_and_runs_every_check(
     }
     assert "uv run pre-commit run --all-files" in steps["checks"]
     tests = workflow["jobs"]["tests"]
-    assert {entry["database"] for entry in tests["strategy"]["matrix"]["include"]} == {
-        "sqlite",
-        "postgresql",
-    }
-    assert tests["services"]["postgres"]["image"].startswith("postgres:")
+    database = VARIANTS[variant]["database"]
+    backends = {database, other_database(database)}
+    assert {entry["database"] for entry in tests["strategy"]["matrix"]["include"]} == backends
+    # The server among the two runs as the job's service container.
+    server = "mariadb" if "mariadb" in backends else "postgres"
+    assert tests["services"][server]["image"].startswith(f"{server}:")
     for command in (
         "uv run pytest",
         "uv run pytest -m thorough",

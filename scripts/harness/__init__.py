@@ -5,6 +5,7 @@
 - ``harness.commands``: run a command with a timeout and read its output;
 - ``harness.environments``: a virtualenv built with uv, per variant or per tool;
 - ``harness.postgres``: throwaway PostgreSQL databases on the administrator's server;
+- ``harness.mariadb``: the same on a MariaDB server;
 - ``harness.waits``: free loopback ports and waiting on a condition with a deadline;
 - ``harness.servers``: a uvicorn process serving an app, started, awaited and stopped.
 
