@@ -75,10 +75,23 @@ def unit_files() -> dict[str, list[Path]]:
     return {q: sorted((UNITS / q).glob("*/unit.jinja")) for q in QUESTIONS}
 
 
+def top_level(body: list[nodes.Node]) -> Iterator[nodes.Node]:
+    """The nodes of a template's body, those inside an ``{% if %}`` included (a unit may
+    define a name one way or another by another question's answer)."""
+    for node in body:
+        if isinstance(node, nodes.If):
+            yield from top_level(node.body)
+            for branch in node.elif_:
+                yield from top_level([branch])
+            yield from top_level(node.else_)
+        else:
+            yield node
+
+
 @cache
 def definitions(unit: Path) -> dict[str, Definition]:
     found: dict[str, Definition] = {}
-    for node in parse(unit).body:
+    for node in top_level(parse(unit).body):
         if isinstance(node, nodes.Macro):
             found[node.name] = Definition(node.name, tuple(arg.name for arg in node.args))
         elif isinstance(node, nodes.Assign) and isinstance(node.target, nodes.Name):
@@ -197,10 +210,11 @@ class Row:
     line: str
 
     @property
-    def only(self) -> str | None:
-        """The one unit a row is about ("`sqlite` only"), or None."""
-        match = re.fullmatch(r"`?(\w+)`? only", self.kind.strip())
-        return match[1] if match else None
+    def only(self) -> tuple[str, ...]:
+        """The units a row is about ("`sqlite` only", "`postgresql`, `mariadb` only"), or
+        none."""
+        match = re.fullmatch(r"((?:`?\w+`?, )*`?\w+`?) only", self.kind.strip())
+        return tuple(value.strip("` ") for value in match[1].split(",")) if match else ()
 
 
 def readme_sections() -> dict[str, str]:
@@ -268,7 +282,7 @@ def test_every_row_is_what_the_units_define() -> None:
     for question in QUESTIONS:
         for name, (row, params) in listed(question).items():
             if row.only:
-                units = [unit_named(question, row.only)]
+                units = [unit_named(question, value) for value in row.only]
             elif "hook" in row.kind:
                 units = defined_in(question).get(name, [])
                 if not units:
@@ -309,8 +323,13 @@ def test_names_the_templates_use_are_listed_and_defined() -> None:
                     problems.append(
                         f"{question}: {name} is used directly in {places[0][0]}, listed as {kind}"
                     )
+            # A name some units only define is used through an alias that can only be one
+            # of them (database.py's ``server``: PostgreSQL's or MariaDB's unit).
+            only = {value for name in names for value in rows[name][0].only}
             for source, units in places:
                 for unit in units:
+                    if only and unit.parent.name not in only:
+                        continue
                     if not any(fnmatch.fnmatch(name, pattern) for name in definitions(unit)):
                         problems.append(
                             f"{source} uses {pattern}, which {relative(unit)} does not define"
