@@ -31,6 +31,7 @@ from harness import ROOT, commands, environments, mariadb, postgres
 from harness.commands import CommandError, Completed, RunOptions
 from harness.environ import isolated_environ
 from harness.environments import uv_binary
+from harness.mariadb import table_exists as mariadb_table_exists
 from harness.postgres import (
     DEFAULT_PG_URL,
     PG_URL_ENV,
@@ -51,6 +52,7 @@ __all__ = [
     "database_exists",
     "database_name",
     "isolated_environ",
+    "mariadb_table_exists",
     "redact",
     "render",
     "table_exists",
@@ -362,8 +364,8 @@ def throwaway_mariadb_database(hint: str) -> Iterator[str]:
         yield url
 
 
-def mariadb_table_exists(url: str, table: str) -> bool:
-    return mariadb.table_exists(url, table)
+#: The fixture (tests/conftest.py) that makes an empty database on each database server.
+SERVER_DATABASE_FIXTURES = {"postgresql": "pg_database", "mariadb": "mariadb_database"}
 
 
 # ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from functools import partial
 import pytest
 
 from tests.support import (
+    SERVER_DATABASE_FIXTURES,
     VARIANT_NAMES,
     VARIANTS,
     VariantEnv,
@@ -67,11 +68,10 @@ def run_on(
     if backend == "sqlite":
         run_suite(env, timing, backend, *args)
         return
+    url: str = request.getfixturevalue(SERVER_DATABASE_FIXTURES[backend])
     if backend == "mariadb":
-        url: str = request.getfixturevalue("mariadb_database")
         migrated = partial(mariadb_table_exists, url, "alembic_version")
     else:
-        url = request.getfixturevalue("pg_database")
         migrated = partial(table_exists, url, "public.alembic_version")
     run_suite(env, timing, backend, *args, TEST_DATABASE_URL=url)
     # The suite migrates the database it is given; a suite that ignored

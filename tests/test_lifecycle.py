@@ -30,6 +30,7 @@ import pytest
 
 from tests.support import (
     ROOT,
+    SERVER_DATABASE_FIXTURES,
     VARIANTS,
     VariantEnv,
     build_environment,
@@ -313,7 +314,7 @@ def test_switching_an_answer_gives_the_new_render_plus_the_team_edits(
     extra_env: dict[str, str] = {}
     if after["database"] != "sqlite":
         # The production database is now a server: prove the tests on it.
-        fixture = "pg_database" if after["database"] == "postgresql" else "mariadb_database"
+        fixture = SERVER_DATABASE_FIXTURES[after["database"]]
         extra_env["TEST_DATABASE_URL"] = request.getfixturevalue(fixture)
     run_suite(project, f"switched {switch}", **extra_env)
 
