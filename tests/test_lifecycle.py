@@ -257,6 +257,11 @@ SWITCHES: dict[str, tuple[dict[str, str], dict[str, str], bool]] = {
         {"database": "sqlite"},
         False,
     ),
+    "postgresql->mariadb": (
+        answers_of("postgresql-sync-service_commit-fastapi"),
+        {"database": "mariadb"},
+        False,
+    ),
     "fastapi->none": (
         answers_of("sqlite-sync-dependency_commit-fastapi"),
         {"background_tasks": "none"},

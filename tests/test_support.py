@@ -24,12 +24,12 @@ from tests.test_generated_suites import run_suite
 
 
 def test_matrix_has_every_combination() -> None:
-    assert len(VARIANTS) == 36
+    assert len(VARIANTS) == 54
     patterns = {
         (answers["session_style"], answers.get("commit_strategy")) for answers in VARIANTS.values()
     }
     assert patterns == {("explicit", None), ("dependency", "dependency"), ("dependency", "service")}
-    assert {answers["database"] for answers in VARIANTS.values()} == {"sqlite", "postgresql"}
+    assert {answers["database"] for answers in VARIANTS.values()} == {"sqlite", "postgresql", "mariadb"}
     assert {answers["concurrency"] for answers in VARIANTS.values()} == {"sync", "async"}
     assert {answers["background_tasks"] for answers in VARIANTS.values()} == {
         "fastapi",

@@ -46,7 +46,7 @@ REJECTED = [
 # the value and the values it accepts.
 NOT_OFFERED = [
     ("python_version", "3.10", ["'3.11'", "'3.12'", "'3.13'"]),
-    ("database", "mysql", ["'sqlite'", "'postgresql'"]),
+    ("database", "mysql", ["'sqlite'", "'postgresql'", "'mariadb'"]),
     ("concurrency", "threads", ["'sync'", "'async'"]),
     ("session_style", "global", ["'explicit'", "'dependency'"]),
     ("background_tasks", "rq", ["'fastapi'", "'none'", "'celery'"]),
