@@ -196,9 +196,7 @@ def test_naive_session_code_fails_the_proofs(
     database = VARIANTS[variant]["database"]
     extra_env: dict[str, str] = {}
     if database != "sqlite":
-        extra_env["TEST_DATABASE_URL"] = request.getfixturevalue(
-            SERVER_DATABASE_FIXTURES[database]
-        )
+        extra_env["TEST_DATABASE_URL"] = request.getfixturevalue(SERVER_DATABASE_FIXTURES[database])
     suite = run_tests(env, project, *PROOFS, **extra_env)
     result = suite.completed
     assert result.returncode == 1, (

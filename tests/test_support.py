@@ -29,7 +29,11 @@ def test_matrix_has_every_combination() -> None:
         (answers["session_style"], answers.get("commit_strategy")) for answers in VARIANTS.values()
     }
     assert patterns == {("explicit", None), ("dependency", "dependency"), ("dependency", "service")}
-    assert {answers["database"] for answers in VARIANTS.values()} == {"sqlite", "postgresql", "mariadb"}
+    assert {answers["database"] for answers in VARIANTS.values()} == {
+        "sqlite",
+        "postgresql",
+        "mariadb",
+    }
     assert {answers["concurrency"] for answers in VARIANTS.values()} == {"sync", "async"}
     assert {answers["background_tasks"] for answers in VARIANTS.values()} == {
         "fastapi",
