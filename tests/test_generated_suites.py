@@ -93,16 +93,12 @@ def test_generated_suite_on_its_own_database(
 
 
 def thorough_variants() -> list[str]:
-    """One variant per database, concurrency and session pattern (the answers before the
-    background strategy). The background strategy takes its values in turn, shifted by
-    one every round so that it does not pair with the same session pattern each time."""
-    groups: dict[str, list[str]] = {}
-    for name in VARIANT_NAMES:
-        groups.setdefault(name.rsplit("-", 1)[0], []).append(name)
-    return [
-        members[(index + index // len(members)) % len(members)]
-        for index, members in enumerate(groups.values())
-    ]
+    """The variants whose thorough tier runs: the pairwise sample (every pair of
+    answers side by side, so each database meets each concurrency, session pattern
+    and background strategy), with TEMPLATE_TEST_FULL_MATRIX=1 all of them. The
+    tier's tests are about the database, its driver and the broker; the code they
+    run is the same in the variants left out."""
+    return cross_database_variants()
 
 
 @pytest.mark.parametrize("variant", thorough_variants())
