@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pymysql
 
-from harness.postgres import DatabaseUnreachable, database_name, redact
+from harness.postgres import DatabaseUnreachable, database_name
 
 #: The administrator URL of the MariaDB server the tests use.
 MARIADB_URL_ENV = "TEMPLATE_TEST_MARIADB_URL"
@@ -38,11 +38,7 @@ def connect_admin(url: str) -> pymysql.Connection:
         )
     except pymysql.err.OperationalError as error:
         problem = str(error).strip()
-    raise DatabaseUnreachable(
-        f"MariaDB is unreachable at {redact(url)}: {problem}\n"
-        f"Start it (the CI script does: .ci/run) or point {MARIADB_URL_ENV} at a server "
-        "where you may create databases."
-    )
+    raise DatabaseUnreachable("MariaDB", url, problem, MARIADB_URL_ENV)
 
 
 @contextmanager

@@ -21,7 +21,15 @@ PROTECTED = frozenset({"postgres", "template0", "template1"})
 
 
 class DatabaseUnreachable(RuntimeError):
-    """The server could not be reached; the message names the URL (password hidden)."""
+    """The server could not be reached; the message names the URL (password hidden)
+    and the environment variable that points the tests at another server."""
+
+    def __init__(self, server: str, url: str, problem: str, url_env: str) -> None:
+        super().__init__(
+            f"{server} is unreachable at {redact(url)}: {problem}\n"
+            f"Start it (the CI script does: .ci/run) or point {url_env} at a server "
+            "where you may create databases."
+        )
 
 
 def admin_url() -> str:
@@ -53,11 +61,7 @@ def connect_admin(url: str) -> psycopg.Connection[Any]:
         return psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as error:
         problem = str(error).strip()
-    raise DatabaseUnreachable(
-        f"PostgreSQL is unreachable at {redact(url)}: {problem}\n"
-        f"Start it (the CI script does: .ci/run) or point {PG_URL_ENV} at a server "
-        "where you may create databases."
-    )
+    raise DatabaseUnreachable("PostgreSQL", url, problem, PG_URL_ENV)
 
 
 @contextmanager
