@@ -368,6 +368,15 @@ def throwaway_mariadb_database(hint: str) -> Iterator[str]:
 SERVER_DATABASE_FIXTURES = {"postgresql": "pg_database", "mariadb": "mariadb_database"}
 
 
+def suite_database_env(database: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment that runs a generated suite on ``database``: for a server,
+    ``TEST_DATABASE_URL`` naming an empty database made for the requesting test; for
+    SQLite nothing (the suite's own temporary file)."""
+    if database == "sqlite":
+        return {}
+    return {"TEST_DATABASE_URL": request.getfixturevalue(SERVER_DATABASE_FIXTURES[database])}
+
+
 # ---------------------------------------------------------------------------------------
 # Template versions and `copier update`
 # ---------------------------------------------------------------------------------------

@@ -14,13 +14,13 @@ from functools import partial
 import pytest
 
 from tests.support import (
-    SERVER_DATABASE_FIXTURES,
     VARIANT_NAMES,
     VARIANTS,
     VariantEnv,
     cross_database_variants,
     mariadb_table_exists,
     other_database,
+    suite_database_env,
     table_exists,
 )
 
@@ -68,12 +68,13 @@ def run_on(
     if backend == "sqlite":
         run_suite(env, timing, backend, *args)
         return
-    url: str = request.getfixturevalue(SERVER_DATABASE_FIXTURES[backend])
+    database_env = suite_database_env(backend, request)
+    url = database_env["TEST_DATABASE_URL"]
     if backend == "mariadb":
         migrated = partial(mariadb_table_exists, url, "alembic_version")
     else:
         migrated = partial(table_exists, url, "public.alembic_version")
-    run_suite(env, timing, backend, *args, TEST_DATABASE_URL=url)
+    run_suite(env, timing, backend, *args, **database_env)
     # The suite migrates the database it is given; a suite that ignored
     # TEST_DATABASE_URL and passed on SQLite must not count as a run on the server.
     assert migrated(), (

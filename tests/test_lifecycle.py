@@ -30,7 +30,6 @@ import pytest
 
 from tests.support import (
     ROOT,
-    SERVER_DATABASE_FIXTURES,
     VARIANTS,
     VariantEnv,
     build_environment,
@@ -42,6 +41,7 @@ from tests.support import (
     read_answers,
     render,
     snapshot_of_this_checkout,
+    suite_database_env,
     tree,
     update_project,
     without_git,
@@ -316,12 +316,8 @@ def test_switching_an_answer_gives_the_new_render_plus_the_team_edits(
         # team_edits[<case>] runs (both equal the same edited fresh render): the suite's
         # result is that one's, so it is not run twice.
         return
-    extra_env: dict[str, str] = {}
-    if after["database"] != "sqlite":
-        # The production database is now a server: prove the tests on it.
-        fixture = SERVER_DATABASE_FIXTURES[after["database"]]
-        extra_env["TEST_DATABASE_URL"] = request.getfixturevalue(fixture)
-    run_suite(project, f"switched {switch}", **extra_env)
+    # When the production database is now a server, the tests run on it.
+    run_suite(project, f"switched {switch}", **suite_database_env(after["database"], request))
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from tests.support import (
-    SERVER_DATABASE_FIXTURES,
     VARIANT_NAMES,
     VARIANTS,
     PytestRun,
     VariantEnv,
     run_pytest,
+    suite_database_env,
 )
 
 pytestmark = pytest.mark.matrix
@@ -193,11 +193,8 @@ def test_naive_session_code_fails_the_proofs(
     env = variant_env(variant)
     project = env.working_copy(tmp_path / "naive")
     (project / "example_service" / "dependencies.py").write_text(naive_dependencies(variant))
-    database = VARIANTS[variant]["database"]
-    extra_env: dict[str, str] = {}
-    if database != "sqlite":
-        extra_env["TEST_DATABASE_URL"] = request.getfixturevalue(SERVER_DATABASE_FIXTURES[database])
-    suite = run_tests(env, project, *PROOFS, **extra_env)
+    database_env = suite_database_env(VARIANTS[variant]["database"], request)
+    suite = run_tests(env, project, *PROOFS, **database_env)
     result = suite.completed
     assert result.returncode == 1, (
         f"the suite did not fail on the naive pattern:\n{result.describe()}"
